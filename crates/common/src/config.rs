@@ -1,0 +1,305 @@
+//! Configuration: parsed once, validated, then used as typed [`Settings`].
+//!
+//! Three sources are layered, later ones winning: the defaults below, an
+//! optional TOML file ([`FileConfig`]), and overrides from the command line or
+//! `SHALE_*` environment variables ([`SettingsOverrides`], filled in by the
+//! binary). Every default lives in this file and nowhere else.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./shale-data";
+/// Default listen address: loopback only, so nothing is exposed unless asked.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+/// Redshift's port.
+pub const DEFAULT_PG_PORT: u16 = 5439;
+/// The AWS-compatible API's port (S3, Redshift API).
+pub const DEFAULT_AWS_PORT: u16 = 4566;
+/// The HTTP port for people and front-ends.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// Concurrent client connections accepted before new ones are refused.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 500;
+
+/// How the warehouse asks clients for their password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    /// MD5 challenge (Redshift's default; every driver supports it).
+    #[default]
+    Md5,
+    /// SCRAM-SHA-256.
+    #[serde(rename = "scram-sha-256")]
+    ScramSha256,
+    /// Cleartext password (only sensible over TLS).
+    Password,
+}
+
+impl AuthMethod {
+    /// Reads the names used in the configuration file and `SHALE_PG_AUTH`.
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "md5" => Ok(Self::Md5),
+            "scram-sha-256" | "scram" => Ok(Self::ScramSha256),
+            "password" | "cleartext" => Ok(Self::Password),
+            other => Err(ConfigError::Invalid {
+                key: "pg.auth",
+                message: format!(
+                    "unknown authentication method {other:?} (expected md5, scram-sha-256 or password)"
+                ),
+            }),
+        }
+    }
+}
+
+/// The TOML configuration file, as written by a user. Unknown keys are errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Where catalog, tables, buckets and generated secrets live.
+    pub data_dir: Option<PathBuf>,
+    /// Address every listener binds to.
+    pub bind: Option<IpAddr>,
+    /// The warehouse (PostgreSQL wire protocol) listener.
+    #[serde(default)]
+    pub pg: PgFileConfig,
+    /// The AWS-compatible API listener.
+    #[serde(default)]
+    pub aws: PortFileConfig,
+    /// The HTTP listener for people and front-ends.
+    #[serde(default)]
+    pub http: PortFileConfig,
+}
+
+/// `[pg]` section of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgFileConfig {
+    /// TCP port (default 5439).
+    pub port: Option<u16>,
+    /// Password authentication method (default md5).
+    pub auth: Option<AuthMethod>,
+    /// Connections accepted at once (default 500).
+    pub max_connections: Option<usize>,
+    /// PEM certificate chain for TLS; a self-signed one is generated when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+}
+
+/// A section that only names a port.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortFileConfig {
+    /// TCP port.
+    pub port: Option<u16>,
+}
+
+impl FileConfig {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: Some(path.to_owned()),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: None,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Values given on the command line or through `SHALE_*` variables; each one
+/// present replaces what the file or the defaults say.
+#[derive(Debug, Default, Clone)]
+pub struct SettingsOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub bind: Option<IpAddr>,
+    pub pg_port: Option<u16>,
+    pub aws_port: Option<u16>,
+    pub http_port: Option<u16>,
+    pub pg_auth: Option<AuthMethod>,
+    pub admin_password: Option<String>,
+}
+
+/// The settings the process runs with, after all layering and validation.
+#[derive(Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub bind: IpAddr,
+    pub pg_port: u16,
+    pub aws_port: u16,
+    pub http_port: u16,
+    pub pg_auth: AuthMethod,
+    pub max_connections: usize,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// The superuser's password when given by `SHALE_ADMIN_PASSWORD`; never logged.
+    pub admin_password: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("pg_port", &self.pg_port)
+            .field("aws_port", &self.aws_port)
+            .field("http_port", &self.http_port)
+            .field("pg_auth", &self.pg_auth)
+            .field("max_connections", &self.max_connections)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Layers defaults, the file and the overrides, and validates the result.
+    pub fn resolve(file: FileConfig, over: SettingsOverrides) -> Result<Self, ConfigError> {
+        let settings = Settings {
+            data_dir: over
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            bind: over.bind.or(file.bind).unwrap_or(DEFAULT_BIND),
+            pg_port: over.pg_port.or(file.pg.port).unwrap_or(DEFAULT_PG_PORT),
+            aws_port: over.aws_port.or(file.aws.port).unwrap_or(DEFAULT_AWS_PORT),
+            http_port: over
+                .http_port
+                .or(file.http.port)
+                .unwrap_or(DEFAULT_HTTP_PORT),
+            pg_auth: over.pg_auth.or(file.pg.auth).unwrap_or_default(),
+            max_connections: file.pg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            tls_cert: file.pg.tls_cert,
+            tls_key: file.pg.tls_key,
+            admin_password: over.admin_password.filter(|p| !p.is_empty()),
+        };
+        if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "pg.tls_cert",
+                message: "pg.tls_cert and pg.tls_key must be given together".into(),
+            });
+        }
+        if settings.max_connections == 0 {
+            return Err(ConfigError::Invalid {
+                key: "pg.max_connections",
+                message: "must be at least 1".into(),
+            });
+        }
+        Ok(settings)
+    }
+
+    /// Settings for tests and embedding: defaults rooted at `data_dir`, with
+    /// every port chosen by the operating system.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut s = Self::resolve(FileConfig::default(), SettingsOverrides::default())
+            .unwrap_or_else(|_| unreachable!("defaults are valid"));
+        s.data_dir = data_dir.into();
+        s.pg_port = 0;
+        s.aws_port = 0;
+        s.http_port = 0;
+        s
+    }
+}
+
+/// What can be wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration{}: {message}", path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    Parse {
+        path: Option<PathBuf>,
+        message: String,
+    },
+    #[error("invalid setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let s = Settings::resolve(FileConfig::default(), SettingsOverrides::default())
+            .expect("defaults");
+        assert_eq!(s.bind, DEFAULT_BIND);
+        assert_eq!(s.pg_port, 5439);
+        assert_eq!(s.aws_port, 4566);
+        assert_eq!(s.http_port, 8080);
+        assert_eq!(s.pg_auth, AuthMethod::Md5);
+        assert_eq!(s.data_dir, PathBuf::from("./shale-data"));
+    }
+
+    #[test]
+    fn overrides_beat_file_which_beats_defaults() {
+        let file = FileConfig::parse(
+            "data_dir = '/tmp/x'\n[pg]\nport = 6000\nauth = 'scram-sha-256'\n[aws]\nport = 7000\n",
+        )
+        .expect("parse");
+        let over = SettingsOverrides {
+            pg_port: Some(6001),
+            ..Default::default()
+        };
+        let s = Settings::resolve(file, over).expect("resolve");
+        assert_eq!(s.pg_port, 6001);
+        assert_eq!(s.aws_port, 7000);
+        assert_eq!(s.pg_auth, AuthMethod::ScramSha256);
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = FileConfig::parse("[pg]\nprot = 1\n").expect_err("unknown key");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn tls_cert_without_key_is_rejected() {
+        let file = FileConfig::parse("[pg]\ntls_cert = '/a.pem'\n").expect("parse");
+        assert!(Settings::resolve(file, SettingsOverrides::default()).is_err());
+    }
+
+    #[test]
+    fn password_never_shows_in_debug() {
+        let over = SettingsOverrides {
+            admin_password: Some("hunter2".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(FileConfig::default(), over).expect("resolve");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn auth_method_names() {
+        assert_eq!(AuthMethod::parse("MD5").ok(), Some(AuthMethod::Md5));
+        assert_eq!(
+            AuthMethod::parse("scram-sha-256").ok(),
+            Some(AuthMethod::ScramSha256)
+        );
+        assert!(AuthMethod::parse("trust").is_err());
+    }
+}

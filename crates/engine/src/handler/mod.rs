@@ -1,0 +1,61 @@
+//! One module per kind of statement that DataFusion does not run by itself.
+//!
+//! [`execute`] routes a parsed statement: transaction control, `SET`, `SHOW`
+//! and `RESET` to their handlers here; everything DataFusion plans (queries,
+//! DDL, DML) to [`query`]. Later statement kinds (COPY, UNLOAD, GRANT, CREATE
+//! USER, ...) each get a file of their own beside these.
+
+pub(crate) mod query;
+pub(crate) mod set;
+pub(crate) mod show;
+pub(crate) mod transaction;
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast::Statement;
+
+use crate::error::{EngineError, Result};
+use crate::session::{Output, Session};
+
+pub(crate) async fn execute(
+    session: &mut Session,
+    stmt: &Statement,
+    params: Vec<ScalarValue>,
+) -> Result<Output> {
+    match stmt {
+        Statement::StartTransaction { .. } => transaction::begin(session),
+        Statement::Commit { .. } => transaction::commit(session),
+        Statement::Rollback {
+            savepoint: None, ..
+        } => transaction::rollback(session),
+        Statement::Rollback {
+            savepoint: Some(_), ..
+        }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => {
+            Err(EngineError::unsupported("SAVEPOINT is not supported"))
+        }
+        Statement::Set(set) => set::execute(session, set),
+        Statement::Reset(reset) => set::reset(session, reset),
+        Statement::ShowVariable { variable } => show::execute(session, variable),
+        s if query::is_planned(s) => query::execute(session, s, params).await,
+        other => Err(EngineError::unsupported(format!(
+            "statement not supported: {}",
+            first_words(&other.to_string())
+        ))),
+    }
+}
+
+/// The result columns of a statement that is not planned by DataFusion.
+pub(crate) fn describe_utility(session: &Session, stmt: &Statement) -> SchemaRef {
+    match stmt {
+        Statement::ShowVariable { variable } => show::schema(session, variable),
+        _ => Arc::new(Schema::empty()),
+    }
+}
+
+fn first_words(sql: &str) -> String {
+    sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,260 @@
+//! Statements DataFusion plans and runs: queries, DDL and DML.
+//!
+//! Two Redshift habits are applied on the way out: result columns named the
+//! way PostgreSQL names them (`version`, `count`, `?column?` rather than
+//! DataFusion's expression text), and PostgreSQL's command tags with row counts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{
+    self, DataType as SqlType, Expr, Query, SelectItem, SetExpr, Statement,
+};
+
+use crate::error::{EngineError, Result};
+use crate::session::{Output, Session, merge_param_types};
+
+/// Whether DataFusion plans this statement.
+pub(crate) fn is_planned(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::Query(_)
+            | Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::CreateTable(_)
+            | Statement::CreateView(_)
+            | Statement::CreateSchema { .. }
+            | Statement::Drop { .. }
+            | Statement::Truncate(_)
+            | Statement::Explain { .. }
+    )
+}
+
+fn returns_rows(stmt: &Statement) -> bool {
+    matches!(stmt, Statement::Query(_) | Statement::Explain { .. })
+}
+
+async fn plan(session: &Session, stmt: &Statement) -> Result<LogicalPlan> {
+    let state = session.ctx.state();
+    Ok(state
+        .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
+        .await?)
+}
+
+fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let by_name: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
+    let mut out = vec![None; by_name.len()];
+    for (name, ty) in by_name {
+        let index = name
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                EngineError::sql(
+                    shale_common::SqlState::SyntaxError,
+                    format!("invalid parameter name {name}"),
+                )
+            })?;
+        if index > out.len() {
+            out.resize(index, None);
+        }
+        out[index - 1] = ty;
+    }
+    Ok(out)
+}
+
+/// Parameter types and result columns of a statement, without running it.
+pub(crate) async fn describe(
+    session: &Session,
+    stmt: &Statement,
+    declared: &[Option<DataType>],
+) -> Result<(Vec<DataType>, SchemaRef)> {
+    let plan = plan(session, stmt).await?;
+    let params = merge_param_types(declared, parameter_types(&plan)?);
+    let schema = if returns_rows(stmt) {
+        output_schema(stmt, plan.schema().inner())
+    } else {
+        Arc::new(Schema::empty())
+    };
+    Ok((params, schema))
+}
+
+pub(crate) async fn execute(
+    session: &mut Session,
+    stmt: &Statement,
+    params: Vec<ScalarValue>,
+) -> Result<Output> {
+    let mut plan = plan(session, stmt).await?;
+    if !params.is_empty() {
+        let types = parameter_types(&plan)?;
+        let values = params
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match types.get(i).cloned().flatten() {
+                Some(ty) if !v.is_null() && v.data_type() != ty => cast_param(v, &ty),
+                Some(ty) if v.is_null() => ScalarValue::try_from(&ty),
+                _ => Ok(v),
+            })
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        plan = plan.with_param_values(ParamValues::from(values))?;
+    }
+    let frame = session.ctx.execute_logical_plan(plan).await?;
+    if returns_rows(stmt) {
+        let schema = output_schema(stmt, frame.schema().inner());
+        let stream = frame.execute_stream().await?;
+        return Ok(Output::Rows {
+            tag: "SELECT",
+            schema,
+            stream,
+        });
+    }
+    let batches = frame.collect().await?;
+    let tag = match stmt {
+        Statement::Insert(_) => format!("INSERT 0 {}", count(&batches)),
+        Statement::Update(_) => format!("UPDATE {}", count(&batches)),
+        Statement::Delete(_) => format!("DELETE {}", count(&batches)),
+        Statement::CreateTable(_) => "CREATE TABLE".into(),
+        Statement::CreateView(_) => "CREATE VIEW".into(),
+        Statement::CreateSchema { .. } => "CREATE SCHEMA".into(),
+        Statement::Drop { object_type, .. } => format!("DROP {object_type}"),
+        Statement::Truncate(_) => "TRUNCATE TABLE".into(),
+        _ => "OK".into(),
+    };
+    Ok(Output::Command(tag))
+}
+
+/// Casts a bound parameter to the type the statement needs, accepting the
+/// forms drivers send: pgjdbc sends dates as `2024-02-29 +00` and
+/// timestamps with a bare hour offset (`... 10:00:00+00`).
+fn cast_param(v: ScalarValue, ty: &DataType) -> datafusion::error::Result<ScalarValue> {
+    let err = match v.cast_to(ty) {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    if let ScalarValue::Utf8(Some(text)) = &v {
+        let retry = match ty {
+            DataType::Date32 => text.split_whitespace().next().map(str::to_string),
+            DataType::Timestamp(..) => with_minutes_offset(text),
+            _ => None,
+        };
+        if let Some(t) = retry
+            && let Ok(c) = ScalarValue::Utf8(Some(t)).cast_to(ty)
+        {
+            return Ok(c);
+        }
+    }
+    Err(err)
+}
+
+/// `2024-01-02 10:00:00+05` → `2024-01-02 10:00:00+05:00`.
+fn with_minutes_offset(text: &str) -> Option<String> {
+    let t = text.trim();
+    let sign_at = t.rfind(['+', '-'])?;
+    let offset = &t[sign_at + 1..];
+    (offset.len() == 2 && offset.chars().all(|c| c.is_ascii_digit()) && sign_at > 10)
+        .then(|| format!("{t}:00"))
+}
+
+/// The row count DataFusion reports for DML, as one UInt64 value.
+fn count(batches: &[datafusion::arrow::record_batch::RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .filter_map(|b| b.columns().first())
+        .filter_map(|c| c.as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .sum()
+}
+
+/// The result schema with columns named as PostgreSQL names them.
+fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {
+    let Statement::Query(q) = stmt else {
+        return Arc::clone(schema);
+    };
+    let Some(names) = query_names(q) else {
+        return Arc::clone(schema);
+    };
+    if names.len() != schema.fields().len() || names.iter().all(Option::is_none) {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(names)
+        .map(|(f, name)| match name {
+            Some(n) => f.as_ref().clone().with_name(n),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// For each output column of a query, the name PostgreSQL would give it, or
+/// `None` where DataFusion's name is already right. `None` overall when the
+/// columns cannot be lined up with the select list (a wildcard).
+fn query_names(q: &Query) -> Option<Vec<Option<String>>> {
+    body_names(&q.body)
+}
+
+fn body_names(body: &SetExpr) -> Option<Vec<Option<String>>> {
+    match body {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+                SelectItem::ExprWithAlias { .. } => Some(None),
+                _ => None,
+            })
+            .collect(),
+        SetExpr::Query(q) => query_names(q),
+        SetExpr::SetOperation { left, .. } => body_names(left),
+        _ => None,
+    }
+}
+
+fn expr_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
+        Expr::Nested(inner) => expr_name(inner).or_else(|| Some("?column?".into())),
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.to_lowercase()),
+        Expr::Cast { data_type, .. } => Some(type_name(data_type).into()),
+        Expr::Case { .. } => Some("case".into()),
+        _ => Some("?column?".into()),
+    }
+}
+
+/// PostgreSQL's internal name for a type, which it uses for cast columns.
+fn type_name(t: &SqlType) -> &'static str {
+    match t {
+        SqlType::SmallInt(_) | SqlType::Int2(_) => "int2",
+        SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int4(_) => "int4",
+        SqlType::BigInt(_) | SqlType::Int8(_) => "int8",
+        SqlType::Real | SqlType::Float4 => "float4",
+        SqlType::Double(_) | SqlType::DoublePrecision | SqlType::Float8 | SqlType::Float(_) => {
+            "float8"
+        }
+        SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_) => "numeric",
+        SqlType::Varchar(_) | SqlType::CharacterVarying(_) | SqlType::CharVarying(_) => "varchar",
+        SqlType::Char(_) | SqlType::Character(_) => "bpchar",
+        SqlType::Text | SqlType::String(_) => "text",
+        SqlType::Boolean | SqlType::Bool => "bool",
+        SqlType::Date => "date",
+        SqlType::Timestamp(_, ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone) => {
+            "timestamptz"
+        }
+        SqlType::Timestamp(..) => "timestamp",
+        SqlType::Time(..) => "time",
+        _ => "?column?",
+    }
+}

@@ -1,0 +1,121 @@
+//! Shale's SQL engine: Redshift SQL answered by Apache DataFusion.
+//!
+//! An [`Engine`] is shared by the whole process; each client connection gets a
+//! [`Session`] from it. A session parses Redshift SQL ([`parse`]), keeps the
+//! connection's parameters ([`vars`]) and transaction state, and runs each
+//! statement either through DataFusion (queries, DDL, DML) or through the
+//! handler for its kind ([`handler`]). Results leave as plain values: an Arrow
+//! schema and a record-batch stream, or a command tag ([`Output`]).
+//!
+//! This is the only crate that knows DataFusion. It re-exports the Arrow and
+//! scalar types its callers need, and never sees the wire protocol.
+
+pub mod error;
+mod functions;
+mod handler;
+pub mod parse;
+mod rewrite;
+mod session;
+pub mod vars;
+
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
+use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::prelude::SessionConfig;
+
+pub use datafusion::arrow;
+pub use datafusion::common::ScalarValue;
+pub use datafusion::execution::SendableRecordBatchStream;
+pub use error::{EngineError, Result};
+pub use parse::ParsedStatement;
+pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
+pub use vars::SessionVars;
+
+/// The `server_version` Redshift reports; drivers parse it (see clients.md).
+pub const SERVER_VERSION: &str = "8.0.2";
+
+/// What `select version()` returns: Redshift's string, which tools match on.
+pub const VERSION_STRING: &str = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467";
+
+/// The database every cluster starts with.
+pub const DEFAULT_DATABASE: &str = "dev";
+
+/// The schema objects land in unless told otherwise.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// Engine-wide options.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Threads a query may use; defaults to the machine's cores.
+    pub target_partitions: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            target_partitions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        }
+    }
+}
+
+/// The process-wide engine: the catalog every session shares and a template
+/// DataFusion state each session starts from.
+pub struct Engine {
+    /// Cloned for every new session; holds the shared catalog list, so a table
+    /// one session creates is seen by all.
+    template: SessionState,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Builds the engine with the `dev` database and its `public` schema.
+    pub fn new(config: EngineConfig) -> Result<Arc<Engine>> {
+        let catalogs = Arc::new(MemoryCatalogProviderList::new());
+        let dev = Arc::new(MemoryCatalogProvider::new());
+        dev.register_schema(DEFAULT_SCHEMA, Arc::new(MemorySchemaProvider::new()))?;
+        catalogs.register_catalog(DEFAULT_DATABASE.to_string(), dev);
+
+        let mut session_config = SessionConfig::new()
+            .with_default_catalog_and_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true)
+            .with_target_partitions(config.target_partitions.max(1));
+        session_config
+            .options_mut()
+            .sql_parser
+            .enable_ident_normalization = true;
+        // `1.5` is a NUMERIC literal in Redshift, not a double.
+        session_config
+            .options_mut()
+            .sql_parser
+            .parse_float_as_decimal = true;
+        session_config.options_mut().execution.time_zone = Some("UTC".to_string());
+
+        let template = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_catalog_list(catalogs)
+            .with_default_features()
+            .build();
+        Ok(Arc::new(Engine { template }))
+    }
+
+    /// Whether a database of this name exists.
+    pub fn has_database(&self, name: &str) -> bool {
+        self.template.catalog_list().catalog(name).is_some()
+    }
+
+    /// Opens a session for a logged-in user.
+    pub fn session(self: &Arc<Self>, info: SessionInfo) -> Session {
+        Session::new(Arc::clone(self), self.template.clone(), info)
+    }
+}

@@ -1,0 +1,250 @@
+//! From SQL text to statements: Redshift's dialect, Redshift's identifier
+//! folding, and PostgreSQL-style syntax errors.
+//!
+//! The text is tokenized once with sqlparser's Redshift dialect. Quoted
+//! identifiers are folded to lower case in the token stream (Redshift folds
+//! them unless `enable_case_sensitive_identifier` is on); unquoted ones are
+//! folded later by DataFusion's identifier normalization. The tokens are then
+//! split at top-level semicolons and each piece is parsed on its own, which
+//! lets statements sqlparser does not know (such as `ABORT`) be recognised
+//! before it sees them, and gives each statement its own source text.
+
+use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+
+use crate::error::{EngineError, Result};
+
+/// One statement of a query string.
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    /// A statement sqlparser understood.
+    Sql(Box<ast::Statement>),
+    /// `ABORT [WORK | TRANSACTION]`: Redshift's synonym for ROLLBACK.
+    Abort,
+}
+
+/// A parsed statement with the text it came from.
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    pub stmt: Stmt,
+    pub text: String,
+}
+
+/// Parses a query string into its statements. An empty string, or one of only
+/// semicolons and comments, gives no statements.
+pub fn parse_statements(sql: &str) -> Result<Vec<ParsedStatement>> {
+    let dialect = RedshiftSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| EngineError::Syntax {
+            message: format!("syntax error: {}", e.message),
+            position: offset_of(sql, e.location),
+        })?;
+
+    let mut out = Vec::new();
+    let mut piece: Vec<TokenWithSpan> = Vec::new();
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(mut t) = tokens.next() {
+        let end = matches!(t.token, Token::SemiColon) || tokens.peek().is_none();
+        if let Token::Word(w) = &mut t.token
+            && w.quote_style.is_some_and(|q| q == '"' || q == '[')
+        {
+            w.value = w.value.to_lowercase();
+        }
+        if !matches!(t.token, Token::SemiColon) {
+            piece.push(t);
+        }
+        if end {
+            let significant = piece
+                .iter()
+                .any(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF));
+            if significant {
+                out.push(parse_piece(sql, std::mem::take(&mut piece))?);
+            } else {
+                piece.clear();
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement> {
+    let words: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .collect();
+    let text = source_text(sql, &tokens);
+    if let Some(Token::Word(first)) = words.first()
+        && first.quote_style.is_none()
+        && first.value.eq_ignore_ascii_case("abort")
+    {
+        let rest_ok = match &words[1..] {
+            [] => true,
+            [Token::Word(w)] => matches!(w.keyword, Keyword::WORK | Keyword::TRANSACTION),
+            _ => false,
+        };
+        if rest_ok {
+            return Ok(ParsedStatement {
+                stmt: Stmt::Abort,
+                text,
+            });
+        }
+    }
+    let dialect = RedshiftSqlDialect {};
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    let mut stmt = parser.parse_statement().map_err(|e| syntax_error(sql, e))?;
+    crate::rewrite::rewrite(&mut stmt);
+    // Anything after the statement (other than whitespace) is an error.
+    let next = parser.peek_token();
+    if !matches!(next.token, Token::EOF) {
+        return Err(EngineError::Syntax {
+            message: format!("syntax error at or near \"{}\"", next.token),
+            position: offset_of(sql, next.span.start),
+        });
+    }
+    Ok(ParsedStatement {
+        stmt: Stmt::Sql(Box::new(stmt)),
+        text,
+    })
+}
+
+fn source_text(sql: &str, tokens: &[TokenWithSpan]) -> String {
+    let mut significant = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF));
+    let start = significant
+        .clone()
+        .next()
+        .and_then(|t| byte_offset(sql, t.span.start));
+    let end = significant
+        .next_back()
+        .and_then(|t| byte_offset(sql, t.span.end));
+    match (start, end) {
+        (Some(s), Some(e)) if s <= e => sql[s..e].to_string(),
+        _ => sql.trim().to_string(),
+    }
+}
+
+/// Turns sqlparser's `Expected: X, found: Y at Line: 1, Column: 8` into
+/// PostgreSQL's `syntax error at or near "Y"` with a position.
+fn syntax_error(sql: &str, e: ParserError) -> EngineError {
+    let raw = match &e {
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m.clone(),
+        ParserError::RecursionLimitExceeded => {
+            return EngineError::sql(
+                shale_common::SqlState::ProgramLimitExceeded,
+                "statement is too deeply nested",
+            );
+        }
+    };
+    let (body, location) = match raw.rsplit_once(" at Line: ") {
+        Some((body, loc)) => (body.to_string(), parse_location(loc)),
+        None => (raw.clone(), None),
+    };
+    let position = location.and_then(|l| offset_of(sql, l));
+    let message = match body.rsplit_once("found: ") {
+        Some((_, "EOF")) => "syntax error at end of input".to_string(),
+        Some((_, found)) => format!("syntax error at or near \"{found}\""),
+        None => format!("syntax error: {body}"),
+    };
+    EngineError::Syntax { message, position }
+}
+
+fn parse_location(s: &str) -> Option<Location> {
+    let (line, col) = s.split_once(", Column: ")?;
+    Some(Location {
+        line: line.trim().parse().ok()?,
+        column: col.trim().parse().ok()?,
+    })
+}
+
+/// The byte offset of a 1-based line/column location.
+fn byte_offset(sql: &str, loc: Location) -> Option<usize> {
+    if loc.line == 0 {
+        return None;
+    }
+    let mut line_start = 0;
+    for _ in 1..loc.line {
+        line_start += sql[line_start..].find('\n')? + 1;
+    }
+    let line = &sql[line_start..];
+    let col = usize::try_from(loc.column).ok()?.saturating_sub(1);
+    let within = line
+        .char_indices()
+        .nth(col)
+        .map(|(i, _)| i)
+        .unwrap_or(line.len());
+    Some(line_start + within)
+}
+
+/// The 1-based character offset of a location, as PostgreSQL reports positions.
+fn offset_of(sql: &str, loc: Location) -> Option<usize> {
+    let b = byte_offset(sql, loc)?;
+    Some(sql[..b].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<String> {
+        parse_statements(sql)
+            .expect("parses")
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
+    #[test]
+    fn splits_statements_and_keeps_their_text() {
+        assert_eq!(
+            texts("select 1; select 'a;b' ;;\n select 2"),
+            vec!["select 1", "select 'a;b'", "select 2"]
+        );
+    }
+
+    #[test]
+    fn empty_input_has_no_statements() {
+        assert!(texts("").is_empty());
+        assert!(texts(" ; ;; -- nothing\n").is_empty());
+    }
+
+    #[test]
+    fn quoted_identifiers_fold_to_lower_case() {
+        let s = parse_statements("select \"MixedCase\" from \"T\"").expect("parses");
+        let Stmt::Sql(stmt) = &s[0].stmt else {
+            panic!("expected sql")
+        };
+        assert_eq!(stmt.to_string(), "SELECT \"mixedcase\" FROM \"t\"");
+    }
+
+    #[test]
+    fn abort_is_recognised() {
+        for sql in ["abort", "ABORT WORK", "abort transaction"] {
+            let s = parse_statements(sql).expect("parses");
+            assert!(matches!(s[0].stmt, Stmt::Abort), "{sql}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_token_and_position() {
+        let e = parse_statements("select 1 from from t").expect_err("bad sql");
+        assert_eq!(e.message(), "syntax error at or near \"from\"");
+        assert_eq!(e.position(), Some(15));
+    }
+
+    #[test]
+    fn syntax_error_at_end() {
+        let e = parse_statements("select 1 +").expect_err("bad sql");
+        assert_eq!(e.message(), "syntax error at end of input");
+    }
+
+    #[test]
+    fn a_later_syntax_error_fails_the_whole_string() {
+        assert!(parse_statements("select 1; selec 2").is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! The data directory: created on first start, with the secrets Shale makes.
+//!
+//! Layout (more is added by the storage and S3 work):
+//!
+//! ```text
+//! <data>/credentials     mode 0600: the superuser's generated password and an
+//!                        AWS access-key pair as the shared-credentials profile
+//!                        `[shale]` (point AWS_SHARED_CREDENTIALS_FILE here)
+//! <data>/users.toml      mode 0600: users and their password hashes
+//! <data>/tls/server.crt  self-signed certificate (made unless one is configured)
+//! <data>/tls/server.key  mode 0600: its private key
+//! ```
+//!
+//! Every file is written whole to a temporary name, fsynced, and renamed into
+//! place, so a crash leaves either the old file or the new one.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use shale_common::Settings;
+
+use crate::ServerError;
+use crate::users::{UserRecord, UserStore};
+
+/// The superuser every cluster starts with.
+pub const SUPERUSER: &str = "awsuser";
+
+/// What [`bootstrap`] found or made.
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub root: PathBuf,
+    pub users: UserStore,
+    pub credentials: Credentials,
+    pub credentials_path: PathBuf,
+    /// True when this start created the credentials file.
+    pub created: bool,
+}
+
+/// The contents of `<data>/credentials`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// The superuser's password, kept only while it is the generated one.
+    pub admin_password: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    fn render(&self) -> String {
+        let mut s = String::from(
+            "# Written by Shale. Keep this file private.\n\
+             # The [shale] profile is an AWS shared-credentials profile for Shale's\n\
+             # AWS-compatible endpoint: AWS_SHARED_CREDENTIALS_FILE=<this file> AWS_PROFILE=shale\n",
+        );
+        s.push_str("\n[warehouse]\n");
+        s.push_str(&format!("user = {SUPERUSER}\n"));
+        match &self.admin_password {
+            Some(p) => s.push_str(&format!("password = {p}\n")),
+            None => s.push_str("# password: as set by SHALE_ADMIN_PASSWORD\n"),
+        }
+        s.push_str("\n[shale]\n");
+        s.push_str(&format!("aws_access_key_id = {}\n", self.access_key_id));
+        s.push_str(&format!(
+            "aws_secret_access_key = {}\n",
+            self.secret_access_key
+        ));
+        s
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut section = "";
+        let (mut id, mut secret, mut password) = (None, None, None);
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = name;
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
+            let (k, v) = (k.trim(), v.trim().to_string());
+            match (section, k) {
+                ("shale", "aws_access_key_id") => id = Some(v),
+                ("shale", "aws_secret_access_key") => secret = Some(v),
+                ("warehouse", "password") => password = Some(v),
+                _ => {}
+            }
+        }
+        Some(Credentials {
+            access_key_id: id?,
+            secret_access_key: secret?,
+            admin_password: password,
+        })
+    }
+}
+
+/// Creates or opens the data directory and makes sure the superuser, the
+/// credentials file and the user list agree with the settings.
+pub fn bootstrap(settings: &Settings) -> Result<Bootstrap, ServerError> {
+    let root = settings.data_dir.clone();
+    if !root.exists() {
+        std::fs::create_dir_all(&root).map_err(ServerError::io("cannot create", &root))?;
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700))
+            .map_err(ServerError::io("cannot set permissions of", &root))?;
+    }
+    let users = UserStore::load(&root.join("users.toml"))?;
+    let credentials_path = root.join("credentials");
+    let existing =
+        match std::fs::read_to_string(&credentials_path) {
+            Ok(text) => Some(Credentials::parse(&text).ok_or_else(|| {
+                ServerError::Corrupt {
+            path: credentials_path.clone(),
+            message: "expected a [shale] profile with aws_access_key_id and aws_secret_access_key"
+                .into(),
+        }
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ServerError::io("cannot read", &credentials_path)(e)),
+        };
+    let created = existing.is_none();
+    let mut credentials = existing.clone().unwrap_or_else(|| Credentials {
+        access_key_id: random_access_key_id(),
+        secret_access_key: random_string(SECRET_ALPHABET, 40),
+        admin_password: None,
+    });
+
+    match &settings.admin_password {
+        Some(password) => {
+            let current = users.get(SUPERUSER);
+            if !current.as_ref().is_some_and(|u| u.check_password(password)) {
+                users.put(UserRecord::new(SUPERUSER, password, true))?;
+            }
+            credentials.admin_password = None;
+        }
+        None if users.get(SUPERUSER).is_none() => {
+            let password = generate_password();
+            users.put(UserRecord::new(SUPERUSER, &password, true))?;
+            credentials.admin_password = Some(password);
+        }
+        None => {}
+    }
+
+    if existing.as_ref() != Some(&credentials) {
+        write_private(&credentials_path, credentials.render().as_bytes())?;
+    }
+    Ok(Bootstrap {
+        root,
+        users,
+        credentials,
+        credentials_path,
+        created,
+    })
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    // Rejection sampling keeps every character equally likely.
+    let limit = 256 - (256 % alphabet.len());
+    while out.len() < len {
+        let mut buf = [0u8; 64];
+        rand::fill(&mut buf);
+        for b in buf {
+            if (b as usize) < limit && out.len() < len {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+fn random_access_key_id() -> String {
+    let upper: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    format!("AKIA{}", random_string(upper, 16))
+}
+
+/// A password Redshift would accept: 8 to 64 characters with an upper-case
+/// letter, a lower-case letter and a digit.
+fn generate_password() -> String {
+    loop {
+        let p = random_string(ALNUM, 24);
+        if p.chars().any(|c| c.is_ascii_uppercase())
+            && p.chars().any(|c| c.is_ascii_lowercase())
+            && p.chars().any(|c| c.is_ascii_digit())
+        {
+            return p;
+        }
+    }
+}
+
+/// Writes a file readable only by its owner, durably: temporary file, fsync,
+/// rename, fsync of the directory.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), ServerError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(ServerError::io("cannot create", dir))?;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(ServerError::io("cannot create", &tmp))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(ServerError::io("cannot write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(ServerError::io("cannot rename", &tmp))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(ServerError::io("cannot sync", dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path, password: Option<&str>) -> Settings {
+        let mut s = Settings::for_data_dir(dir);
+        s.admin_password = password.map(str::to_string);
+        s
+    }
+
+    #[test]
+    fn first_start_generates_password_and_keys_privately() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("data");
+        let b = bootstrap(&settings(&dir, None)).expect("bootstrap");
+        assert!(b.created);
+        let pw = b.credentials.admin_password.clone().expect("generated");
+        assert!(
+            b.users
+                .get(SUPERUSER)
+                .expect("superuser")
+                .check_password(&pw)
+        );
+        let mode = std::fs::metadata(&b.credentials_path)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let users_mode = std::fs::metadata(dir.join("users.toml"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(users_mode & 0o777, 0o600);
+        let text = std::fs::read_to_string(&b.credentials_path).expect("read");
+        assert!(text.contains("[shale]\naws_access_key_id = AKIA"));
+        // The users file holds hashes only.
+        let users = std::fs::read_to_string(dir.join("users.toml")).expect("read");
+        assert!(!users.contains(&pw));
+
+        // A second start keeps everything.
+        let again = bootstrap(&settings(&dir, None)).expect("again");
+        assert!(!again.created);
+        assert_eq!(again.credentials, b.credentials);
+    }
+
+    #[test]
+    fn admin_password_from_environment_wins_and_is_not_written() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let b = bootstrap(&settings(tmp.path(), Some("Env-Pass1"))).expect("bootstrap");
+        assert!(b.credentials.admin_password.is_none());
+        assert!(
+            b.users
+                .get(SUPERUSER)
+                .expect("user")
+                .check_password("Env-Pass1")
+        );
+        let text = std::fs::read_to_string(&b.credentials_path).expect("read");
+        assert!(!text.contains("Env-Pass1"));
+        let b2 = bootstrap(&settings(tmp.path(), Some("Other-Pass2"))).expect("again");
+        assert!(
+            b2.users
+                .get(SUPERUSER)
+                .expect("user")
+                .check_password("Other-Pass2")
+        );
+    }
+
+    #[test]
+    fn generated_passwords_follow_redshift_rules() {
+        for _ in 0..50 {
+            let p = generate_password();
+            assert_eq!(p.len(), 24);
+            assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Startup and authentication: protocol negotiation, the password exchange
+//! (MD5, SCRAM-SHA-256 or cleartext, checked against stored hashes), the
+//! database check, and the ParameterStatus messages Redshift sends.
+//!
+//! A failed login always reads `password authentication failed for user "x"`
+//! (28P01), whether or not the user exists: an unknown user is challenged with
+//! a random salt or verifier and fails in the same way.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::Sink;
+use pgwire::api::ClientInfo;
+use pgwire::api::auth::cleartext::CleartextPasswordAuth;
+use pgwire::api::auth::driver::AuthOutcome;
+use pgwire::api::auth::md5pass::Md5PasswordAuth;
+use pgwire::api::auth::mechanism::AuthMechanismFactory;
+use pgwire::api::auth::sasl::scram::{ScramAuth, ScramSecret};
+use pgwire::api::auth::{
+    AuthDriver, AuthSource, LoginInfo, Password, ServerParameterProvider, StartupHandler,
+    protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use shale_common::{AuthMethod, SqlState};
+use shale_engine::SessionInfo;
+
+use super::errors::fatal;
+use super::handler::Connection;
+use crate::users::{ScramVerifier, UserStore, md5_challenge_response, md5_hash};
+
+/// Password checks against the user store.
+#[derive(Debug)]
+pub struct UserAuthSource {
+    users: Arc<UserStore>,
+    /// Keys the made-up SCRAM salt of unknown users, so that an unknown user
+    /// is offered the same salt every time, as a real one is.
+    mock_key: [u8; 32],
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::fill(&mut b);
+    b
+}
+
+#[async_trait]
+impl AuthSource for UserAuthSource {
+    /// For MD5: the response the client must send for a fresh salt.
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        let user = login.user().unwrap_or_default();
+        let salt = random_bytes::<4>();
+        let stored = match self.users.get(user) {
+            Some(u) => u.md5,
+            // Unknown users get a hash nobody can match.
+            None => md5_hash(user, &format!("{:x?}", random_bytes::<16>())),
+        };
+        Ok(Password::new(
+            Some(salt.to_vec()),
+            md5_challenge_response(&stored, &salt).into_bytes(),
+        ))
+    }
+
+    /// For cleartext passwords.
+    async fn verify_password(
+        &self,
+        login: &LoginInfo,
+        presented: &[u8],
+    ) -> PgWireResult<Option<()>> {
+        let user = login.user().unwrap_or_default();
+        let ok = match (self.users.get(user), std::str::from_utf8(presented)) {
+            (Some(u), Ok(p)) => u.check_password(p.trim_end_matches('\0')),
+            _ => false,
+        };
+        if ok {
+            Ok(None)
+        } else {
+            Err(PgWireError::InvalidPassword(user.to_string()))
+        }
+    }
+
+    /// For SCRAM: the stored verifier, or a random one for unknown users.
+    async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
+        let user = login.user().unwrap_or_default();
+        let v = self
+            .users
+            .get(user)
+            .and_then(|u| u.scram_verifier())
+            .unwrap_or_else(|| {
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.mock_key);
+                let tag = ring::hmac::sign(&key, user.as_bytes());
+                let salt = &tag.as_ref()[..16];
+                ScramVerifier::derive(&format!("{:x?}", random_bytes::<16>()), salt, 4096)
+            });
+        Ok((
+            ScramSecret::Verifier {
+                salt: v.salt,
+                iterations: v.iterations as usize,
+                stored_key: v.stored_key,
+                server_key: v.server_key,
+            },
+            None,
+        ))
+    }
+}
+
+/// The ParameterStatus messages sent after a successful login.
+#[derive(Debug)]
+pub struct RedshiftParameters {
+    users: Arc<UserStore>,
+}
+
+impl ServerParameterProvider for RedshiftParameters {
+    fn server_parameters<C>(&self, client: &C) -> Option<HashMap<String, String>>
+    where
+        C: ClientInfo,
+    {
+        let md = client.metadata();
+        let user = md.get("user").cloned().unwrap_or_default();
+        let superuser = self.users.get(&user).is_some_and(|u| u.superuser);
+        let mut p = HashMap::new();
+        let mut put = |k: &str, v: &str| {
+            p.insert(k.to_string(), v.to_string());
+        };
+        put("server_version", shale_engine::SERVER_VERSION);
+        put("server_encoding", "UNICODE");
+        put("client_encoding", "UTF8");
+        put("DateStyle", "ISO, MDY");
+        put("TimeZone", "UTC");
+        put("integer_datetimes", "on");
+        put("standard_conforming_strings", "on");
+        put("is_superuser", if superuser { "on" } else { "off" });
+        put("session_authorization", &user);
+        put(
+            "application_name",
+            md.get("application_name").map(String::as_str).unwrap_or(""),
+        );
+        put("max_numeric_precision", "38");
+        put("max_varchar_size", "65535");
+        put("datashare_enabled", "off");
+        // redshift_connector asks for a protocol version and falls back to 0
+        // unless the server answers with the one it will speak.
+        if let Some(requested) = md
+            .get("client_protocol_version")
+            .and_then(|v| v.trim().parse::<i32>().ok())
+        {
+            put(
+                "server_protocol_version",
+                &requested.clamp(0, 2).to_string(),
+            );
+        }
+        Some(p)
+    }
+}
+
+/// What the startup handler needs, shared by all connections.
+pub struct Authenticator {
+    method: AuthMethod,
+    driver: AuthDriver<RedshiftParameters>,
+    md5: Arc<dyn AuthMechanismFactory>,
+    scram: Arc<dyn AuthMechanismFactory>,
+    cleartext: Arc<dyn AuthMechanismFactory>,
+}
+
+impl Authenticator {
+    pub fn new(
+        method: AuthMethod,
+        users: Arc<UserStore>,
+        connections: Arc<pgwire::api::ConnectionManager>,
+    ) -> Self {
+        let source = Arc::new(UserAuthSource {
+            users: Arc::clone(&users),
+            mock_key: random_bytes::<32>(),
+        });
+        Authenticator {
+            method,
+            driver: AuthDriver::new(RedshiftParameters { users })
+                .with_connection_manager(connections),
+            md5: Arc::new(Md5PasswordAuth::new(Arc::clone(&source))),
+            scram: Arc::new(ScramAuth::new(Arc::clone(&source) as Arc<dyn AuthSource>)),
+            cleartext: Arc::new(CleartextPasswordAuth::new(source)),
+        }
+    }
+}
+
+fn login_failed(user: &str) -> PgWireError {
+    fatal(
+        SqlState::InvalidPassword,
+        format!("password authentication failed for user \"{user}\""),
+    )
+}
+
+fn user_of<C: ClientInfo>(client: &C) -> String {
+    client.metadata().get("user").cloned().unwrap_or_default()
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let auth = &self.shared.auth;
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                let user = user_of(client);
+                if user.is_empty() {
+                    return Err(fatal(
+                        SqlState::InvalidAuthorizationSpecification,
+                        "no PostgreSQL user name specified in startup packet",
+                    ));
+                }
+                let mechanism = match auth.method {
+                    AuthMethod::Md5 => auth.md5.create(),
+                    AuthMethod::ScramSha256 => auth.scram.create(),
+                    AuthMethod::Password => auth.cleartext.create(),
+                };
+                if let Err(e) = auth.driver.begin_authentication(client, mechanism).await {
+                    tracing::debug!(error = %e, "Authentication could not start.");
+                    return Err(login_failed(&user));
+                }
+                Ok(())
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(msg) => {
+                let user = user_of(client);
+                match auth.driver.advance_authentication(client, msg).await {
+                    Ok(AuthOutcome::InProgress) => Ok(()),
+                    Ok(AuthOutcome::Authenticated { final_message, .. }) => {
+                        let database = client
+                            .metadata()
+                            .get("database")
+                            .cloned()
+                            .unwrap_or_else(|| user.clone());
+                        if !self.shared.engine.has_database(&database) {
+                            return Err(fatal(
+                                SqlState::InvalidCatalogName,
+                                format!("database \"{database}\" does not exist"),
+                            ));
+                        }
+                        auth.driver
+                            .complete_authentication(client, final_message)
+                            .await?;
+                        let (pid, _) = client.pid_and_secret_key();
+                        let info = SessionInfo {
+                            is_superuser: self.shared.users.get(&user).is_some_and(|u| u.superuser),
+                            application_name: client.metadata().get("application_name").cloned(),
+                            user,
+                            database,
+                            backend_pid: pid,
+                        };
+                        self.open_session(info).await;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::info!(user = %user, error = %e, "Login failed.");
+                        Err(login_failed(&user))
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The PostgreSQL wire protocol, as Redshift speaks it, through `pgwire`.
+//!
+//! [`serve`] accepts connections, each handled by its own task: TLS
+//! negotiation (SSLRequest), startup and authentication ([`auth`]), then the
+//! simple and extended query protocols ([`handler`]) over an engine session.
+//! Rows are encoded by [`encode`], parameters decoded by [`decode`], and types
+//! mapped by [`types`]. A connection that breaks the protocol is closed; the
+//! server and every other session carry on.
+
+pub mod auth;
+pub mod decode;
+pub mod encode;
+pub mod errors;
+pub mod handler;
+pub mod types;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgwire::api::cancel::DefaultCancelHandler;
+use pgwire::api::{ConnectionManager, NoopHandler, PgWireServerHandlers};
+use shale_engine::Engine;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::users::UserStore;
+use auth::Authenticator;
+use handler::Connection;
+
+/// What every connection shares.
+pub struct Shared {
+    pub engine: Arc<Engine>,
+    pub users: Arc<UserStore>,
+    pub auth: Authenticator,
+    pub connections: Arc<ConnectionManager>,
+}
+
+/// The handlers pgwire drives for one connection.
+struct Handlers {
+    conn: Arc<Connection>,
+    cancel: Arc<DefaultCancelHandler>,
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+        Arc::clone(&self.conn)
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+        Arc::clone(&self.conn)
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        Arc::clone(&self.conn)
+    }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        Arc::new(NoopHandler)
+    }
+
+    fn error_handler(&self) -> Arc<impl pgwire::api::ErrorHandler> {
+        Arc::new(NoopHandler)
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::clone(&self.cancel)
+    }
+}
+
+/// Accepts connections until `shutdown` is cancelled. Connections past
+/// `max_connections` are refused with `53300`.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    max_connections: usize,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let cancel = Arc::new(DefaultCancelHandler::new(Arc::clone(&shared.connections)));
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (socket, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(error = %e, "Could not accept a connection.");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracker.spawn(refuse(socket));
+            continue;
+        };
+        let handlers = Handlers {
+            conn: Arc::new(Connection::new(Arc::clone(&shared))),
+            cancel: Arc::clone(&cancel),
+        };
+        let tls = tls.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let _permit = permit;
+            tokio::select! {
+                result = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                    if let Err(e) = result {
+                        tracing::debug!(%peer, error = %e, "Connection ended with an error.");
+                    }
+                }
+                // On shutdown the connection is dropped, cancelling whatever it runs.
+                () = shutdown.cancelled() => {}
+            }
+        });
+    }
+}
+
+/// Tells a client over the connection limit why it is turned away.
+async fn refuse(mut socket: TcpStream) {
+    let fields = [
+        (b'S', "FATAL"),
+        (b'C', shale_common::SqlState::TooManyConnections.code()),
+        (b'M', "sorry, too many clients already"),
+    ];
+    let mut body = Vec::new();
+    for (code, text) in fields {
+        body.push(code);
+        body.extend_from_slice(text.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut msg = vec![b'E'];
+    msg.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    msg.extend_from_slice(&body);
+    let _ = tokio::time::timeout(Duration::from_secs(5), socket.write_all(&msg)).await;
+}
+
+impl Shared {
+    pub fn new(
+        engine: Arc<Engine>,
+        users: Arc<UserStore>,
+        method: shale_common::AuthMethod,
+    ) -> Self {
+        let connections = Arc::new(ConnectionManager::new());
+        Shared {
+            auth: Authenticator::new(method, Arc::clone(&users), Arc::clone(&connections)),
+            engine,
+            users,
+            connections,
+        }
+    }
+}

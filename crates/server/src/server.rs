@@ -1,0 +1,103 @@
+//! Process lifecycle: start every listener, stop them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shale_common::Settings;
+use shale_engine::{Engine, EngineConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{ServerError, datadir, pg, tls};
+
+/// How long shutdown waits for connections to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// A running Shale.
+pub struct Server {
+    pg_addr: SocketAddr,
+    credentials_path: PathBuf,
+    created: bool,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("pg_addr", &self.pg_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Prepares the data directory, opens the engine and starts listening.
+    pub async fn start(settings: Settings) -> Result<Server, ServerError> {
+        let boot = datadir::bootstrap(&settings)?;
+        let configured = settings.tls_cert.clone().zip(settings.tls_key.clone());
+        let tls_files = tls::ensure_certificate(&boot.root, configured)?;
+        let acceptor = tls::acceptor(&tls_files)?;
+        let engine = Engine::new(EngineConfig::default())?;
+
+        let addr = SocketAddr::new(settings.bind, settings.pg_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let pg_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+
+        let shared = Arc::new(pg::Shared::new(
+            engine,
+            Arc::new(boot.users),
+            settings.pg_auth,
+        ));
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        tracker.spawn(pg::serve(
+            listener,
+            shared,
+            Some(acceptor),
+            settings.max_connections,
+            shutdown.clone(),
+            tracker.clone(),
+        ));
+        Ok(Server {
+            pg_addr,
+            credentials_path: boot.credentials_path,
+            created: boot.created,
+            shutdown,
+            tracker,
+        })
+    }
+
+    /// The address of the wire-protocol listener.
+    pub fn pg_addr(&self) -> SocketAddr {
+        self.pg_addr
+    }
+
+    /// Where the generated credentials are.
+    pub fn credentials_path(&self) -> &std::path::Path {
+        &self.credentials_path
+    }
+
+    /// Whether this start created the data directory's credentials.
+    pub fn first_start(&self) -> bool {
+        self.created
+    }
+
+    /// Stops accepting, cancels what is running, and waits for connections to close.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("Some connections did not close in time.");
+        }
+    }
+}

@@ -1,0 +1,278 @@
+"""Helpers shared by the Shale client-compatibility tests.
+
+Kept free of pytest fixtures so test modules can import it directly
+(``from shale_support import ...``); the fixtures live in conftest.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import os
+import pathlib
+import secrets
+import socket
+import struct
+import subprocess
+import uuid
+from decimal import Decimal
+from typing import Dict, Optional, Tuple
+
+HOST = "127.0.0.1"
+ADMIN_USER = "awsuser"
+ADMIN_PASSWORD = "Sh4le-Client-Test-pw"
+DATABASE = "dev"
+DEFAULT_BIN = os.path.expanduser("~/.cache/shale-target/debug/shale")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+PSQL = "/usr/bin/psql"
+
+
+def unique_name(prefix: str = "t") -> str:
+    """A table name that no other test (or earlier run) uses."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+# One column per type in the server contract; shared by the driver round-trip tests.
+TYPE_COLUMNS = [
+    ("c_smallint", "smallint"),
+    ("c_integer", "integer"),
+    ("c_bigint", "bigint"),
+    ("c_dec", "decimal(12,3)"),
+    ("c_dec38", "decimal(38,6)"),
+    ("c_real", "real"),
+    ("c_double", "double precision"),
+    ("c_bool", "boolean"),
+    ("c_char", "char(5)"),
+    ("c_varchar", "varchar(32)"),
+    ("c_date", "date"),
+    ("c_ts", "timestamp"),
+    ("c_tstz", "timestamptz"),
+]
+
+TYPE_ROW_SQL = (
+    "-32768, 2147483647, 9007199254740993, 123456789.125, 12345678901234567890.123456, "
+    "1.5, 12345.6789, true, 'abcde', 'héllo wörld', '2024-02-29', "
+    "'2024-02-29 13:14:15.123456', '2024-02-29 13:14:15.5+00'"
+)
+
+TYPE_ROW_EXPECTED = (
+    -32768,
+    2147483647,
+    9007199254740993,
+    Decimal("123456789.125"),
+    Decimal("12345678901234567890.123456"),
+    1.5,
+    12345.6789,
+    True,
+    "abcde",
+    "héllo wörld",
+    dt.date(2024, 2, 29),
+    dt.datetime(2024, 2, 29, 13, 14, 15, 123456),
+    dt.datetime(2024, 2, 29, 13, 14, 15, 500000, tzinfo=dt.timezone.utc),
+)
+
+
+@dataclasses.dataclass
+class ShaleServer:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    data_dir: str
+    aws_port: int
+    http_port: int
+    auth: Optional[str]
+    log_path: str
+    process: Optional[subprocess.Popen] = dataclasses.field(default=None, repr=False)
+
+    @property
+    def tls_cert(self) -> str:
+        return os.path.join(self.data_dir, "tls", "server.crt")
+
+    @property
+    def tls_key(self) -> str:
+        return os.path.join(self.data_dir, "tls", "server.key")
+
+    def libpq_dsn(self, **extra: object) -> str:
+        """A libpq keyword/value connection string (password included)."""
+        params = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.database,
+            "connect_timeout": 10,
+        }
+        params.update(extra)
+        return " ".join(f"{k}={_libpq_quote(v)}" for k, v in params.items())
+
+    def psycopg2_kwargs(self, **overrides: object) -> Dict[str, object]:
+        kw: Dict[str, object] = dict(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.database,
+            sslmode="disable",
+            connect_timeout=10,
+        )
+        kw.update(overrides)
+        return kw
+
+    def redshift_kwargs(self, **overrides: object) -> Dict[str, object]:
+        kw: Dict[str, object] = dict(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            ssl=False,
+            timeout=30,
+        )
+        kw.update(overrides)
+        return kw
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = pathlib.Path(self.log_path).read_text(errors="replace")
+        except OSError as exc:  # pragma: no cover - diagnostics only
+            return f"<cannot read {self.log_path}: {exc}>"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _libpq_quote(value: object) -> str:
+    s = str(value)
+    if s and all(c.isalnum() or c in "._-/:" for c in s):
+        return s
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def psql_env(server: ShaleServer, password: Optional[str] = None) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PGPASSWORD"] = server.password if password is None else password
+    env["PGCONNECT_TIMEOUT"] = "10"
+    env["PSQLRC"] = "/dev/null"
+    env["LC_ALL"] = "C.UTF-8"
+    return env
+
+
+def run_psql(
+    server: ShaleServer,
+    *args: str,
+    password: Optional[str] = None,
+    user: Optional[str] = None,
+    sslmode: str = "disable",
+    extra_conn: Optional[Dict[str, object]] = None,
+    timeout: float = 30,
+    cwd: Optional[str] = None,
+) -> subprocess.CompletedProcess:
+    """Run psql non-interactively against ``server``; never raises on exit code."""
+    conn = {
+        "host": server.host,
+        "port": server.port,
+        "user": user or server.user,
+        "dbname": server.database,
+        "sslmode": sslmode,
+    }
+    if extra_conn:
+        conn.update(extra_conn)
+    conninfo = " ".join(f"{k}={_libpq_quote(v)}" for k, v in conn.items())
+    cmd = [PSQL, "-X", "--no-password", "-d", conninfo, *args]
+    return subprocess.run(
+        cmd,
+        env=psql_env(server, password),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Minimal raw PostgreSQL wire-protocol probes (used by the auth tests to look
+# at what the server says *before* any driver interprets it).
+# ---------------------------------------------------------------------------
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"server closed the connection after {len(buf)}/{n} bytes")
+        buf += chunk
+    return buf
+
+
+def read_message(sock: socket.socket) -> Tuple[bytes, bytes]:
+    header = _recv_exact(sock, 5)
+    tag = header[:1]
+    (length,) = struct.unpack("!i", header[1:])
+    return tag, _recv_exact(sock, length - 4)
+
+
+def parse_error_fields(payload: bytes) -> Dict[str, str]:
+    fields = {}
+    for part in payload.split(b"\x00"):
+        if part:
+            fields[part[:1].decode()] = part[1:].decode("utf-8", "replace")
+    return fields
+
+
+def send_startup(sock: socket.socket, user: str, database: str = DATABASE) -> None:
+    body = struct.pack("!i", 196608)
+    for k, v in (("user", user), ("database", database)):
+        body += k.encode() + b"\x00" + v.encode() + b"\x00"
+    body += b"\x00"
+    sock.sendall(struct.pack("!i", len(body) + 4) + body)
+
+
+def first_auth_message(host: str, port: int, user: str, database: str = DATABASE) -> Tuple[str, object]:
+    """Send a StartupMessage and describe the server's first reply.
+
+    Returns ("R", auth_code) for an Authentication request, or ("E", fields)
+    for an ErrorResponse.
+    """
+    with socket.create_connection((host, port), timeout=10) as sock:
+        send_startup(sock, user, database)
+        tag, payload = read_message(sock)
+        if tag == b"R":
+            (code,) = struct.unpack("!i", payload[:4])
+            return "R", code
+        if tag == b"E":
+            return "E", parse_error_fields(payload)
+        return tag.decode(errors="replace"), payload
+
+
+def scram_server_first(host: str, port: int, user: str, database: str = DATABASE) -> Dict[str, str]:
+    """Start a SCRAM-SHA-256 exchange and return the parsed server-first-message.
+
+    Raises AssertionError if the server does not offer SCRAM-SHA-256.
+    """
+    with socket.create_connection((host, port), timeout=10) as sock:
+        send_startup(sock, user, database)
+        tag, payload = read_message(sock)
+        assert tag == b"R", f"expected an Authentication request, got {tag!r}: {payload!r}"
+        (code,) = struct.unpack("!i", payload[:4])
+        assert code == 10, f"expected AuthenticationSASL (10), got auth code {code}"
+        mechanisms = [m.decode() for m in payload[4:].split(b"\x00") if m]
+        assert "SCRAM-SHA-256" in mechanisms, mechanisms
+        nonce = base64.b64encode(secrets.token_bytes(18)).decode()
+        client_first = f"n,,n=,r={nonce}".encode()
+        body = b"SCRAM-SHA-256\x00" + struct.pack("!i", len(client_first)) + client_first
+        sock.sendall(b"p" + struct.pack("!i", len(body) + 4) + body)
+        tag, payload = read_message(sock)
+        if tag == b"E":
+            raise AssertionError(f"server rejected SCRAM client-first: {parse_error_fields(payload)}")
+        assert tag == b"R", f"expected AuthenticationSASLContinue, got {tag!r}"
+        (code,) = struct.unpack("!i", payload[:4])
+        assert code == 11, f"expected AuthenticationSASLContinue (11), got {code}"
+        attrs = {}
+        for item in payload[4:].decode().split(","):
+            key, _, value = item.partition("=")
+            attrs[key] = value
+        attrs["_client_nonce"] = nonce
+        return attrs
