@@ -237,13 +237,19 @@ def run_select1(dsn, conns, seconds, warmup, server_pid):
         p.start()
     errors = []
     for _ in range(conns):
-        idx, e = ready_q.get(timeout=300)
+        try:
+            idx, e = ready_q.get(timeout=300)
+        except queue.Empty:
+            errors.append("a worker neither connected nor failed within 300 s")
+            break
         if e:
             errors.append(f"connection {idx}: {e}")
     if errors:
         go.set()  # times[0] == 0 tells the workers to quit
         for p in procs:
             p.join(30)
+            if p.is_alive():
+                p.kill()
         return {"error": errors[0], "errors": errors[:5]}
     cpu0 = tree_cpu_seconds(server_pid)
     start = time.monotonic() + 0.05

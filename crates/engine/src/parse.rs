@@ -232,9 +232,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_token_and_position() {
-        let e = parse_statements("select 1 from from t").expect_err("bad sql");
-        assert_eq!(e.message(), "syntax error at or near \"from\"");
-        assert_eq!(e.position(), Some(15));
+        let e = parse_statements("select 1 2").expect_err("bad sql");
+        assert_eq!(e.message(), "syntax error at or near \"2\"");
+        assert_eq!(e.position(), Some(10));
     }
 
     #[test]

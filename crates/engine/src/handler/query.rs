@@ -76,7 +76,16 @@ pub(crate) async fn describe(
     declared: &[Option<DataType>],
 ) -> Result<(Vec<DataType>, SchemaRef)> {
     let plan = plan(session, stmt).await?;
-    let params = merge_param_types(declared, parameter_types(&plan)?);
+    let mut inferred = parameter_types(&plan)?;
+    for (index, ty) in cast_hints(stmt) {
+        if index >= inferred.len() {
+            inferred.resize(index + 1, None);
+        }
+        if inferred[index].is_none() {
+            inferred[index] = Some(ty);
+        }
+    }
+    let params = merge_param_types(declared, inferred);
     let schema = if returns_rows(stmt) {
         output_schema(stmt, plan.schema().inner())
     } else {
@@ -232,6 +241,45 @@ fn expr_name(e: &Expr) -> Option<String> {
         Expr::Case { .. } => Some("case".into()),
         _ => Some("?column?".into()),
     }
+}
+
+/// Types of `$n` placeholders that appear directly under a cast
+/// (`$1::int`), which DataFusion leaves untyped; PostgreSQL infers them.
+fn cast_hints(stmt: &Statement) -> Vec<(usize, DataType)> {
+    let mut hints = Vec::new();
+    let _ = ast::visit_expressions(stmt, |e| {
+        if let Expr::Cast {
+            expr, data_type, ..
+        } = e
+            && let Expr::Value(v) = expr.as_ref()
+            && let ast::Value::Placeholder(name) = &v.value
+            && let Some(index) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && index >= 1
+            && let Some(ty) = arrow_type(data_type)
+        {
+            hints.push((index - 1, ty));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    hints
+}
+
+/// The Arrow type of a SQL type, for the common scalar types.
+fn arrow_type(t: &SqlType) -> Option<DataType> {
+    use datafusion::arrow::datatypes::TimeUnit;
+    Some(match type_name(t) {
+        "int2" => DataType::Int16,
+        "int4" => DataType::Int32,
+        "int8" => DataType::Int64,
+        "float4" => DataType::Float32,
+        "float8" => DataType::Float64,
+        "varchar" | "bpchar" | "text" => DataType::Utf8,
+        "bool" => DataType::Boolean,
+        "date" => DataType::Date32,
+        "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, None),
+        "timestamptz" => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        _ => return None,
+    })
 }
 
 /// PostgreSQL's internal name for a type, which it uses for cast columns.

@@ -213,6 +213,12 @@ impl StartupHandler for Connection {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
+                let requested = client
+                    .metadata()
+                    .get("client_protocol_version")
+                    .and_then(|v| v.trim().parse::<i32>().ok())
+                    .unwrap_or(0);
+                self.protocol.set(requested.clamp(0, 2) as u8);
                 let user = user_of(client);
                 if user.is_empty() {
                     return Err(fatal(

@@ -63,6 +63,8 @@ pub struct RowEncoder {
     targets: Vec<DataType>,
     binary: Vec<bool>,
     style: TextStyle,
+    /// Binary numerics as Redshift's scaled integers (protocol version 2).
+    redshift_numeric: bool,
 }
 
 impl RowEncoder {
@@ -71,7 +73,15 @@ impl RowEncoder {
             targets: fields.iter().map(|f| canonical(f.data_type())).collect(),
             binary: (0..fields.len()).map(|i| format.is_binary(i)).collect(),
             style,
+            redshift_numeric: false,
         }
+    }
+
+    /// Sends binary numerics in Redshift's form: the unscaled value as an
+    /// 8-byte (precision up to 18) or 16-byte big-endian integer.
+    pub fn with_redshift_numeric(mut self, yes: bool) -> Self {
+        self.redshift_numeric = yes;
+        self
     }
 
     /// One DataRow per row of the batch.
@@ -93,7 +103,7 @@ impl RowEncoder {
         let cols: Vec<Column<'_>> = columns
             .iter()
             .zip(&self.binary)
-            .map(|(a, b)| Column::new(a, *b))
+            .map(|(a, b)| Column::new(a, *b, self.redshift_numeric))
             .collect::<Result<_, _>>()?;
         let rows = batch.num_rows();
         let field_count = i16::try_from(cols.len())
@@ -149,10 +159,11 @@ struct Column<'a> {
     array: &'a dyn Array,
     values: Values<'a>,
     binary: bool,
+    redshift_numeric: bool,
 }
 
 impl<'a> Column<'a> {
-    fn new(array: &'a ArrayRef, binary: bool) -> Result<Self, ArrowError> {
+    fn new(array: &'a ArrayRef, binary: bool, redshift_numeric: bool) -> Result<Self, ArrowError> {
         let a = array.as_ref();
         let values = match a.data_type() {
             DataType::Null => Values::Null,
@@ -180,6 +191,7 @@ impl<'a> Column<'a> {
             array: a,
             values,
             binary,
+            redshift_numeric,
         })
     }
 
@@ -208,6 +220,13 @@ impl<'a> Column<'a> {
             Values::I64(a) => buf.put_i64(a.value(row)),
             Values::F32(a) => buf.put_f32(a.value(row)),
             Values::F64(a) => buf.put_f64(a.value(row)),
+            Values::Decimal(a, _) if self.redshift_numeric => {
+                let v = a.value(row);
+                match i64::try_from(v) {
+                    Ok(small) if a.precision() <= 18 => buf.put_i64(small),
+                    _ => buf.put_i128(v),
+                }
+            }
             Values::Decimal(a, s) => write_numeric_binary(a.value(row), *s, buf),
             Values::Text(a) => buf.put_slice(a.value(row).as_bytes()),
             Values::Date(a) => buf.put_i32(a.value(row).saturating_sub(PG_EPOCH_OFFSET_DAYS)),

@@ -34,6 +34,7 @@ use shale_engine::{EngineError, Output, Prepared, Session, SessionInfo, TxStatus
 use tokio::sync::Mutex;
 
 use super::Shared;
+use super::conn::ProtocolVersion;
 use super::decode::decode;
 use super::encode::{RowEncoder, TextStyle};
 use super::errors::{cancelled, error, error_info, notice, to_pgwire};
@@ -45,6 +46,8 @@ pub struct Connection {
     /// The session, opened once the login succeeds.
     session: Arc<Mutex<Option<Session>>>,
     parser: Arc<StatementParser>,
+    /// The Redshift protocol version negotiated at startup.
+    pub(crate) protocol: Arc<ProtocolVersion>,
 }
 
 impl Connection {
@@ -56,6 +59,7 @@ impl Connection {
                 session: Arc::clone(&session),
             }),
             session,
+            protocol: Arc::default(),
         }
     }
 
@@ -450,7 +454,8 @@ impl ExtendedQueryHandler for Connection {
                 let format = &portal.result_column_format;
                 check_formats(format, schema.fields().len())?;
                 let fields = Arc::new(field_infos(schema.fields(), format));
-                let encoder = RowEncoder::new(schema.fields(), format, style(session));
+                let encoder = RowEncoder::new(schema.fields(), format, style(session))
+                    .with_redshift_numeric(self.protocol.get() >= 2);
                 let rows = batches
                     .map(move |batch| {
                         let rows: Vec<PgWireResult<_>> = match batch {

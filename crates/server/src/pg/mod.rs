@@ -1,6 +1,6 @@
 //! The PostgreSQL wire protocol, as Redshift speaks it, through `pgwire`.
 //!
-//! [`serve`] accepts connections, each handled by its own task: TLS
+//! [`serve`] accepts connections, each handled by its own task ([`conn`]): TLS
 //! negotiation (SSLRequest), startup and authentication ([`auth`]), then the
 //! simple and extended query protocols ([`handler`]) over an engine session.
 //! Rows are encoded by [`encode`], parameters decoded by [`decode`], and types
@@ -8,6 +8,7 @@
 //! server and every other session carry on.
 
 pub mod auth;
+mod conn;
 pub mod decode;
 pub mod encode;
 pub mod errors;
@@ -17,8 +18,8 @@ pub mod types;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pgwire::api::ConnectionManager;
 use pgwire::api::cancel::DefaultCancelHandler;
-use pgwire::api::{ConnectionManager, NoopHandler, PgWireServerHandlers};
 use shale_engine::Engine;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -37,38 +38,6 @@ pub struct Shared {
     pub users: Arc<UserStore>,
     pub auth: Authenticator,
     pub connections: Arc<ConnectionManager>,
-}
-
-/// The handlers pgwire drives for one connection.
-struct Handlers {
-    conn: Arc<Connection>,
-    cancel: Arc<DefaultCancelHandler>,
-}
-
-impl PgWireServerHandlers for Handlers {
-    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
-        Arc::clone(&self.conn)
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
-        Arc::clone(&self.conn)
-    }
-
-    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        Arc::clone(&self.conn)
-    }
-
-    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        Arc::new(NoopHandler)
-    }
-
-    fn error_handler(&self) -> Arc<impl pgwire::api::ErrorHandler> {
-        Arc::new(NoopHandler)
-    }
-
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        Arc::clone(&self.cancel)
-    }
 }
 
 /// Accepts connections until `shutdown` is cancelled. Connections past
@@ -101,16 +70,14 @@ pub async fn serve(
             tracker.spawn(refuse(socket));
             continue;
         };
-        let handlers = Handlers {
-            conn: Arc::new(Connection::new(Arc::clone(&shared))),
-            cancel: Arc::clone(&cancel),
-        };
+        let conn = Arc::new(Connection::new(Arc::clone(&shared)));
+        let cancel = Arc::clone(&cancel);
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             let _permit = permit;
             tokio::select! {
-                result = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                result = conn::process(socket, tls, conn, cancel) => {
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "Connection ended with an error.");
                     }
