@@ -9,8 +9,14 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{ParamValues, ScalarValue};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{Expr as LogicalExpr, LogicalPlan};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     self, DataType as SqlType, Expr, Query, SelectItem, SetExpr, Statement,
@@ -113,6 +119,17 @@ pub(crate) async fn execute(
             .collect::<datafusion::error::Result<Vec<_>>>()?;
         plan = plan.with_param_values(ParamValues::from(values))?;
     }
+    if returns_rows(stmt)
+        && let Some(batch) = evaluate_constant_projection(session, &plan)?
+    {
+        let schema = output_schema(stmt, &batch.schema());
+        let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+        return Ok(Output::Rows {
+            tag: "SELECT",
+            schema,
+            stream: Box::pin(stream),
+        });
+    }
     let frame = session.ctx.execute_logical_plan(plan).await?;
     if returns_rows(stmt) {
         let schema = output_schema(stmt, frame.schema().inner());
@@ -168,6 +185,84 @@ fn with_minutes_offset(text: &str) -> Option<String> {
     let offset = &t[sign_at + 1..];
     (offset.len() == 2 && offset.chars().all(|c| c.is_ascii_digit()) && sign_at > 10)
         .then(|| format!("{t}:00"))
+}
+
+/// A `SELECT` without `FROM` (`select 1`, `select version()`, health checks
+/// and driver probes) is one row of expressions over nothing. Those
+/// expressions are evaluated directly, skipping the optimizer and physical
+/// planning, which cost far more than the answer. `None` sends the plan down
+/// the ordinary path (anything with a subquery, aggregate or table).
+fn evaluate_constant_projection(
+    session: &Session,
+    plan: &LogicalPlan,
+) -> Result<Option<RecordBatch>> {
+    let LogicalPlan::Projection(projection) = plan else {
+        return Ok(None);
+    };
+    let LogicalPlan::EmptyRelation(empty) = projection.input.as_ref() else {
+        return Ok(None);
+    };
+    if !empty.produce_one_row
+        || projection.expr.iter().any(|e| {
+            e.exists(|e| {
+                Ok(matches!(
+                    e,
+                    LogicalExpr::ScalarSubquery(_)
+                        | LogicalExpr::Exists(_)
+                        | LogicalExpr::InSubquery(_)
+                        | LogicalExpr::AggregateFunction(_)
+                        | LogicalExpr::WindowFunction(_)
+                        | LogicalExpr::Placeholder(_)
+                ))
+            })
+            .unwrap_or(true)
+        })
+    {
+        return Ok(None);
+    }
+    // Functions such as now() read the statement's start time.
+    {
+        let state = session.ctx.state_ref();
+        let mut state = state.write();
+        let options = Arc::clone(state.config_options());
+        state.execution_props_mut().mark_start_execution(options);
+    }
+    let state = session.ctx.state();
+    let input = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
+    let simplifier = ExprSimplifier::new(
+        SimplifyContext::builder()
+            .with_schema(Arc::clone(&empty.schema))
+            .with_config_options(Arc::clone(state.config_options()))
+            .with_query_execution_start_time(state.execution_props().query_execution_start_time)
+            .build(),
+    );
+    let mut columns = Vec::with_capacity(projection.expr.len());
+    for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+        let simplified = simplifier
+            .coerce(expr.clone(), &empty.schema)
+            .and_then(|e| simplifier.simplify(e));
+        let Ok(physical) = simplified.and_then(|e| state.create_physical_expr(e, &empty.schema))
+        else {
+            return Ok(None);
+        };
+        let array = physical.evaluate(&input)?.into_array(1)?;
+        let array = if array.data_type() == field.data_type() {
+            array
+        } else {
+            datafusion::arrow::compute::cast(&array, field.data_type())
+                .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?
+        };
+        columns.push(array);
+    }
+    let schema = Arc::new(projection.schema.as_arrow().clone());
+    let batch = RecordBatch::try_new(schema, columns)
+        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))?;
+    Ok(Some(batch))
 }
 
 /// The row count DataFusion reports for DML, as one UInt64 value.

@@ -8,4 +8,5 @@
 mod harness;
 mod robustness;
 mod slt;
+mod tidy;
 mod wire;

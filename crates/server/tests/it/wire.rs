@@ -289,3 +289,21 @@ async fn unknown_database_is_refused() {
         ("3D000".into(), "database \"nope\" does not exist".into())
     );
 }
+
+#[tokio::test]
+async fn now_moves_between_statements() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    let first: DateTime<Utc> = client
+        .query_one("select now()", &[])
+        .await
+        .expect("first")
+        .get(0);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second: DateTime<Utc> = client
+        .query_one("select now()", &[])
+        .await
+        .expect("second")
+        .get(0);
+    assert!(second > first, "{first} then {second}");
+}
