@@ -15,9 +15,9 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
-use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::{Stream, StreamExt};
 use shale_common::SqlState;
@@ -96,7 +96,13 @@ pub struct Prepared {
 pub struct Session {
     #[allow(dead_code)] // kept for handlers of later statement kinds (catalog, users)
     engine: Arc<Engine>,
-    pub(crate) ctx: SessionContext,
+    /// The session's own DataFusion state. It is owned rather than shared so
+    /// that planning borrows it instead of cloning it for every statement;
+    /// the catalog inside is the engine's shared one.
+    pub(crate) state: SessionState,
+    /// Built from `state` once and again after a configuration change;
+    /// building it copies every function registry.
+    task_ctx: Option<Arc<TaskContext>>,
     pub(crate) vars: SessionVars,
     pub(crate) tx: TxStatus,
     notices: Vec<Notice>,
@@ -124,12 +130,26 @@ impl Session {
         );
         Session {
             engine,
-            ctx: SessionContext::new_with_state(state),
+            state,
+            task_ctx: None,
             vars,
             tx: TxStatus::Idle,
             notices: Vec::new(),
             info,
         }
+    }
+
+    /// The task context queries run in.
+    pub(crate) fn task_ctx(&mut self) -> Arc<TaskContext> {
+        Arc::clone(
+            self.task_ctx
+                .get_or_insert_with(|| Arc::new(TaskContext::from(&self.state))),
+        )
+    }
+
+    /// To be called after the DataFusion configuration changes.
+    pub(crate) fn config_changed(&mut self) {
+        self.task_ctx = None;
     }
 
     /// Who is connected.

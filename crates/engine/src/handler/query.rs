@@ -16,7 +16,9 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr as LogicalExpr, LogicalPlan};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     self, DataType as SqlType, Expr, Query, SelectItem, SetExpr, Statement,
@@ -46,9 +48,11 @@ fn returns_rows(stmt: &Statement) -> bool {
     matches!(stmt, Statement::Query(_) | Statement::Explain { .. })
 }
 
-async fn plan(session: &Session, stmt: &Statement) -> Result<LogicalPlan> {
-    let state = session.ctx.state();
-    Ok(state
+async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
+    // Functions such as now() read the statement's start time.
+    session.state.mark_start_execution();
+    Ok(session
+        .state
         .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
         .await?)
 }
@@ -77,7 +81,7 @@ fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
 
 /// Parameter types and result columns of a statement, without running it.
 pub(crate) async fn describe(
-    session: &Session,
+    session: &mut Session,
     stmt: &Statement,
     declared: &[Option<DataType>],
 ) -> Result<(Vec<DataType>, SchemaRef)> {
@@ -130,17 +134,29 @@ pub(crate) async fn execute(
             stream: Box::pin(stream),
         });
     }
-    let frame = session.ctx.execute_logical_plan(plan).await?;
-    if returns_rows(stmt) {
-        let schema = output_schema(stmt, frame.schema().inner());
-        let stream = frame.execute_stream().await?;
-        return Ok(Output::Rows {
-            tag: "SELECT",
-            schema,
-            stream,
-        });
-    }
-    let batches = frame.collect().await?;
+    let batches = match &plan {
+        // DDL is carried out by the context, which owns the catalog changes.
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
+            SessionContext::new_with_state(session.state.clone())
+                .execute_logical_plan(plan)
+                .await?
+                .collect()
+                .await?
+        }
+        _ => {
+            let schema = output_schema(stmt, plan.schema().inner());
+            let physical = session.state.create_physical_plan(&plan).await?;
+            let stream = execute_stream(physical, session.task_ctx())?;
+            if returns_rows(stmt) {
+                return Ok(Output::Rows {
+                    tag: "SELECT",
+                    schema,
+                    stream,
+                });
+            }
+            datafusion::physical_plan::common::collect(stream).await?
+        }
+    };
     let tag = match stmt {
         Statement::Insert(_) => format!("INSERT 0 {}", count(&batches)),
         Statement::Update(_) => format!("UPDATE {}", count(&batches)),
@@ -220,14 +236,7 @@ fn evaluate_constant_projection(
     {
         return Ok(None);
     }
-    // Functions such as now() read the statement's start time.
-    {
-        let state = session.ctx.state_ref();
-        let mut state = state.write();
-        let options = Arc::clone(state.config_options());
-        state.execution_props_mut().mark_start_execution(options);
-    }
-    let state = session.ctx.state();
+    let state = &session.state;
     let input = RecordBatch::try_new_with_options(
         Arc::new(Schema::empty()),
         vec![],

@@ -61,9 +61,8 @@ fn assign(session: &mut Session, name: &str, values: &[Expr]) -> Result<()> {
 fn apply(session: &mut Session, name: &str) {
     if name == "timezone" {
         let tz = session.vars.timezone().to_string();
-        let state = session.ctx.state_ref();
-        let mut state = state.write();
-        state.config_mut().options_mut().execution.time_zone = Some(tz);
+        session.state.config_mut().options_mut().execution.time_zone = Some(tz);
+        session.config_changed();
     }
 }
 
