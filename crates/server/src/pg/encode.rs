@@ -385,54 +385,92 @@ pub fn write_float(buf: &mut BytesMut, v: f64, digits: i32, extra: i32, single: 
         buf.put_slice(if v > 0.0 { b"Infinity" } else { b"-Infinity" });
         return;
     }
-    if extra > 0 {
-        // Shortest text that reads back to the same value.
-        let s = if single {
-            format!("{:e}", v as f32)
+    // `d.ddde±x` on the stack: Rust's `{:e}` gives the shortest digits that
+    // read back to the same value, `{:.Ne}` rounds to N+1 significant digits.
+    let mut text = StackText::default();
+    let precision = if extra > 0 {
+        let _ = if single {
+            write!(text, "{:e}", v as f32)
         } else {
-            format!("{v:e}")
+            write!(text, "{v:e}")
         };
-        write_from_exponent_form(buf, &s, if single { 6 } else { 15 });
+        if single { 6 } else { 15 }
     } else {
         let precision = (digits + extra).max(1) as usize;
-        let s = format!("{:.*e}", precision - 1, v);
-        write_from_exponent_form(buf, &trim_mantissa(&s), precision);
-    }
+        let _ = write!(text, "{:.*e}", precision - 1, v);
+        precision
+    };
+    write_g_style(buf, text.as_bytes(), precision as i32);
 }
 
-/// Removes trailing zeros of an `e`-formatted mantissa (`1.500e3` → `1.5e3`).
-fn trim_mantissa(s: &str) -> String {
-    match s.split_once('e') {
-        Some((m, e)) if m.contains('.') => {
-            let m = m.trim_end_matches('0').trim_end_matches('.');
-            format!("{m}e{e}")
+/// A small formatting buffer that lives on the stack.
+struct StackText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            bytes: [0; 64],
+            len: 0,
         }
-        _ => s.to_string(),
     }
 }
 
-/// Lays out `d.ddde±x` the way C's `%g` does: plain notation when the
-/// exponent is at least -4 and below `precision`, otherwise `d.ddde+XX`.
-fn write_from_exponent_form(buf: &mut BytesMut, s: &str, precision: usize) {
-    let Some((mantissa, exp)) = s.split_once('e') else {
-        buf.put_slice(s.as_bytes());
+impl StackText {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.bytes.len() {
+            return Err(std::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Lays out `d.ddde±x` the way C's `%g` does: trailing zeros dropped, plain
+/// notation when the exponent is at least -4 and below `precision`,
+/// otherwise `d.ddde+XX`.
+fn write_g_style(buf: &mut BytesMut, s: &[u8], precision: i32) {
+    let Some(e_at) = s.iter().position(|b| *b == b'e') else {
+        buf.put_slice(s);
         return;
     };
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
+    let (mantissa, exp_text) = (&s[..e_at], &s[e_at + 1..]);
+    let exp: i32 = std::str::from_utf8(exp_text)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let (negative, mantissa) = match mantissa.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits = [0u8; 64];
+    let mut n = 0;
+    for d in mantissa.iter().filter(|b| **b != b'.') {
+        digits[n] = *d;
+        n += 1;
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    let digits = &digits[..n];
     if negative {
         buf.put_u8(b'-');
     }
-    if exp < -4 || exp >= precision as i32 {
-        let (first, rest) = digits.split_at(1);
-        buf.put_slice(first.as_bytes());
-        if !rest.is_empty() {
+    if exp < -4 || exp >= precision {
+        buf.put_u8(digits[0]);
+        if n > 1 {
             buf.put_u8(b'.');
-            buf.put_slice(rest.as_bytes());
+            buf.put_slice(&digits[1..]);
         }
         let _ = write!(buf, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     } else if exp < 0 {
@@ -440,18 +478,18 @@ fn write_from_exponent_form(buf: &mut BytesMut, s: &str, precision: usize) {
         for _ in 0..(-exp - 1) {
             buf.put_u8(b'0');
         }
-        buf.put_slice(digits.as_bytes());
+        buf.put_slice(digits);
     } else {
         let int_len = exp as usize + 1;
-        if digits.len() <= int_len {
-            buf.put_slice(digits.as_bytes());
-            for _ in 0..(int_len - digits.len()) {
+        if n <= int_len {
+            buf.put_slice(digits);
+            for _ in 0..(int_len - n) {
                 buf.put_u8(b'0');
             }
         } else {
-            buf.put_slice(&digits.as_bytes()[..int_len]);
+            buf.put_slice(&digits[..int_len]);
             buf.put_u8(b'.');
-            buf.put_slice(&digits.as_bytes()[int_len..]);
+            buf.put_slice(&digits[int_len..]);
         }
     }
 }
@@ -620,6 +658,33 @@ mod tests {
         assert_eq!(float(f64::NAN, 15, 0, false), "NaN");
         assert_eq!(float(100.0, 15, 1, false), "100");
         assert_eq!(float(0.0, 15, 0, false), "0");
+    }
+
+    #[test]
+    fn floats_match_c_printf_g() {
+        // Expected values from C's printf("%.15g") / ("%.6g") via Python.
+        let double = [
+            (123.456, "123.456"),
+            (1e15, "1e+15"),
+            (1.2345678901234568e17, "1.23456789012346e+17"),
+            (1.0 / 3.0, "0.333333333333333"),
+            (-1e-5, "-1e-05"),
+            (2.5e-300, "2.5e-300"),
+            (f64::MAX, "1.79769313486232e+308"),
+            (99999999999999.99, "100000000000000"),
+            (0.000123456789, "0.000123456789"),
+        ];
+        for (v, expected) in double {
+            assert_eq!(float(v, 15, 0, false), expected, "{v:e}");
+        }
+        let single = [
+            (3.4028234e38f32, "3.40282e+38"),
+            (1e-7, "1e-07"),
+            (123456.7, "123457"),
+        ];
+        for (v, expected) in single {
+            assert_eq!(float(f64::from(v), 6, 0, true), expected, "{v:e}");
+        }
     }
 
     #[test]
