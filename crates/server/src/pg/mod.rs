@@ -76,16 +76,50 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
             let _permit = permit;
+            let (socket, watcher) = match watched(socket) {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "Could not set up a connection.");
+                    return;
+                }
+            };
             tokio::select! {
                 result = conn::process(socket, tls, conn, cancel) => {
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "Connection ended with an error.");
                     }
                 }
+                // A client that hangs up mid-statement does not leave the
+                // statement running: dropping the connection cancels it.
+                () = client_gone(watcher) => {
+                    tracing::debug!(%peer, "Client went away.");
+                }
                 // On shutdown the connection is dropped, cancelling whatever it runs.
                 () = shutdown.cancelled() => {}
             }
         });
+    }
+}
+
+/// A second handle on the client's socket, to notice a hang-up while the
+/// connection itself is busy running a statement.
+fn watched(socket: TcpStream) -> std::io::Result<(TcpStream, TcpStream)> {
+    let std = socket.into_std()?;
+    let watcher = std.try_clone()?;
+    Ok((TcpStream::from_std(std)?, TcpStream::from_std(watcher)?))
+}
+
+/// Resolves once the peer has closed its end: readable with nothing to read.
+/// Bytes waiting (a pipelined message) are left for the connection to read.
+/// Over TLS a close_notify record counts as bytes waiting, so there the
+/// hang-up is noticed when the connection next reads.
+async fn client_gone(watcher: TcpStream) {
+    let mut probe = [0u8; 1];
+    loop {
+        match watcher.peek(&mut probe).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 

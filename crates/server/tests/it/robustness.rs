@@ -54,7 +54,17 @@ async fn drain(stream: &mut TcpStream, wait: Duration) -> Vec<u8> {
 /// Logs in with a cleartext password (the server must use that method) and
 /// returns the stream ready for queries.
 async fn logged_in(server: &TestServer) -> TcpStream {
-    let mut s = TcpStream::connect(server.addr()).await.expect("connect");
+    logged_in_at(server.addr()).await
+}
+
+async fn logged_in_at(addr: std::net::SocketAddr) -> TcpStream {
+    try_login(addr).await.expect("login refused")
+}
+
+/// Logs in with a cleartext password; `None` if the server refuses at once
+/// (an ErrorResponse instead of the password request).
+async fn try_login(addr: std::net::SocketAddr) -> Option<TcpStream> {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(&startup("awsuser", "dev"))
         .await
         .expect("startup");
@@ -62,7 +72,11 @@ async fn logged_in(server: &TestServer) -> TcpStream {
     pw.push(0);
     // AuthenticationCleartextPassword: R, len 8, code 3.
     let mut head = [0u8; 9];
-    s.read_exact(&mut head).await.expect("auth request");
+    s.read_exact(&mut head[..1]).await.expect("auth request");
+    if head[0] == b'E' {
+        return None;
+    }
+    s.read_exact(&mut head[1..]).await.expect("auth request");
     assert_eq!(head, [b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
     s.write_all(&message(b'p', &pw)).await.expect("password");
     // Read until ReadyForQuery.
@@ -76,7 +90,7 @@ async fn logged_in(server: &TestServer) -> TcpStream {
         assert!(n > 0, "server closed during login");
         seen.extend_from_slice(&buf[..n]);
     }
-    s
+    Some(s)
 }
 
 async fn still_serving(server: &TestServer) {
@@ -205,17 +219,53 @@ async fn corpus_inputs_do_no_harm() {
     still_serving(&server).await;
 }
 
+/// A client that hangs up mid-statement gives its connection back: with room
+/// for one connection only, each next client gets in once the previous one is
+/// gone, although the previous one's statement would run for minutes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_vanishing_mid_query_leaves_server_serving() {
-    let server = TestServer::start_with(AuthMethod::Password).await;
-    for _ in 0..5 {
-        let mut s = logged_in(&server).await;
-        let mut q = b"select count(*) from generate_series(1, 1000000000)".to_vec();
+async fn client_vanishing_mid_query_frees_its_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = shale_common::Settings::for_data_dir(dir.path());
+    settings.admin_password = Some(PASSWORD.into());
+    settings.pg_auth = AuthMethod::Password;
+    settings.max_connections = 1;
+    let server = shale::Server::start(settings).await.expect("start");
+    let config = format!(
+        "host=127.0.0.1 port={} user=awsuser password={PASSWORD} dbname=dev",
+        server.pg_addr().port()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for _ in 0..3 {
+        // The single slot frees up only if the previous client's statement
+        // was abandoned when it hung up.
+        let mut s = loop {
+            if let Some(s) = try_login(server.pg_addr()).await {
+                break s;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "connection still held by a vanished client"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut q = b"select count(*) from generate_series(1, 100000000000)".to_vec();
         q.push(0);
         s.write_all(&message(b'Q', &q)).await.expect("query");
+        tokio::time::sleep(Duration::from_millis(200)).await;
         drop(s);
     }
-    still_serving(&server).await;
+    let client = loop {
+        match connect(&config).await {
+            Ok(c) => break c,
+            Err(e) => {
+                assert_eq!(db_error(&e).0, "53300", "{e}");
+                assert!(tokio::time::Instant::now() < deadline, "slot never freed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    client.simple_query("select 1").await.expect("select 1");
+    server.shutdown().await;
 }
 
 proptest! {
