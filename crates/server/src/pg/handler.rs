@@ -14,8 +14,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::DEFAULT_NAME;
-use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_ready_for_query};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::{
+    ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_ready_for_query,
+};
 use pgwire::api::results::DescribeResponse;
 use pgwire::api::results::FieldInfo;
 use pgwire::api::results::{QueryResponse, Response, Tag};
@@ -335,6 +337,76 @@ impl QueryParser for StatementParser {
     }
 }
 
+impl Connection {
+    /// The portal an `Execute` names, when it asks for all rows of a
+    /// row-returning statement that has not started: such a portal is
+    /// streamed to the client rather than gathered first, so a large result
+    /// never sits in memory whole. Row-limited and resumed portals take
+    /// pgwire's path, which keeps the portal suspended between Executes.
+    async fn fresh_row_portal<C>(
+        &self,
+        client: &C,
+        message: &Execute,
+    ) -> Option<Arc<Portal<Arc<Prepared>>>>
+    where
+        C: ClientInfo + ClientPortalStore,
+        C::PortalStore: PortalStore<Statement = Arc<Prepared>>,
+    {
+        if message.max_rows > 0 || !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return None;
+        }
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
+            return None;
+        };
+        let fresh = matches!(*portal.state().lock().await, PortalExecutionState::Initial);
+        (fresh && !portal.statement.statement.schema.fields().is_empty()).then_some(portal)
+    }
+
+    async fn stream_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Arc<Prepared>>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Arc<Prepared>>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut cancel = cancel_receiver(client).await;
+        let outcome = async {
+            let response = cancellable(
+                ExtendedQueryHandler::do_query(self, client, portal, 0),
+                &mut cancel,
+            )
+            .await
+            .ok_or(PgWireError::QueryCanceled)??;
+            match response {
+                Response::Query(mut results) => {
+                    let tag = results.command_tag().to_owned();
+                    let mut rows = 0;
+                    while let Some(row) = cancellable(results.data_rows().next(), &mut cancel)
+                        .await
+                        .ok_or(PgWireError::QueryCanceled)?
+                    {
+                        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                        rows += 1;
+                    }
+                    send_execution_response(client, Tag::new(&tag).with_rows(rows)).await
+                }
+                Response::Execution(tag) => send_execution_response(client, tag).await,
+                _ => Ok(()),
+            }
+        }
+        .await;
+        *portal.state().lock().await = PortalExecutionState::Finished;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        outcome
+    }
+}
+
 #[async_trait]
 impl ExtendedQueryHandler for Connection {
     type Statement = Arc<Prepared>;
@@ -391,7 +463,10 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let result = self._on_execute(client, message).await;
+        let result = match self.fresh_row_portal(client, &message).await {
+            Some(portal) => self.stream_portal(client, &portal).await,
+            None => self._on_execute(client, message).await,
+        };
         let mut guard = self.session.lock().await;
         if let Some(session) = guard.as_mut() {
             if result.is_err() {

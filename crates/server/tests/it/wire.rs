@@ -307,3 +307,25 @@ async fn now_moves_between_statements() {
         .get(0);
     assert!(second > first, "{first} then {second}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_results_stream_through_the_extended_protocol() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    let rows = client
+        .query(
+            "select value, value * 2 as twice from generate_series(1, 200000) order by value",
+            &[],
+        )
+        .await
+        .expect("query");
+    assert_eq!(rows.len(), 200_000);
+    let last = rows.last().expect("rows");
+    assert_eq!(
+        (last.get::<_, i64>(0), last.get::<_, i64>(1)),
+        (200_000, 400_000)
+    );
+    // The connection is in a clean state afterwards.
+    let n = client.query_one("select 5::int", &[]).await.expect("next");
+    assert_eq!(n.get::<_, i32>(0), 5);
+}
