@@ -116,6 +116,6 @@ impl Engine {
 
     /// Opens a session for a logged-in user.
     pub fn session(self: &Arc<Self>, info: SessionInfo) -> Session {
-        Session::new(Arc::clone(self), self.template.clone(), info)
+        Session::new(self.template.clone(), info)
     }
 }

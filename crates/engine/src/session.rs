@@ -23,10 +23,10 @@ use futures::{Stream, StreamExt};
 use shale_common::SqlState;
 
 use crate::error::{EngineError, Result};
+use crate::functions;
 use crate::handler;
 use crate::parse::{ParsedStatement, Stmt, parse_statements};
 use crate::vars::SessionVars;
-use crate::{Engine, functions};
 
 /// Who is connected, fixed at login.
 #[derive(Debug, Clone)]
@@ -94,8 +94,6 @@ pub struct Prepared {
 
 /// One client's session.
 pub struct Session {
-    #[allow(dead_code)] // kept for handlers of later statement kinds (catalog, users)
-    engine: Arc<Engine>,
     /// The session's own DataFusion state. It is owned rather than shared so
     /// that planning borrows it instead of cloning it for every statement;
     /// the catalog inside is the engine's shared one.
@@ -119,7 +117,7 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(engine: Arc<Engine>, mut state: SessionState, info: SessionInfo) -> Self {
+    pub(crate) fn new(mut state: SessionState, info: SessionInfo) -> Self {
         if let Err(e) = functions::register(&mut state, &info) {
             tracing::error!(error = %e, "Could not register session functions.");
         }
@@ -129,7 +127,6 @@ impl Session {
             info.application_name.as_deref(),
         );
         Session {
-            engine,
             state,
             task_ctx: None,
             vars,
