@@ -7,6 +7,7 @@
 //! refused with 25P02. A `BEGIN` inside a block is a warning, not an error
 //! (Airflow depends on this).
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -27,6 +28,10 @@ use crate::functions;
 use crate::handler;
 use crate::parse::{ParsedStatement, Stmt, parse_statements};
 use crate::vars::SessionVars;
+
+/// Query strings whose statements a session keeps, and the longest kept.
+const PARSE_CACHE_ENTRIES: usize = 256;
+const PARSE_CACHE_MAX_TEXT: usize = 16 * 1024;
 
 /// Who is connected, fixed at login.
 #[derive(Debug, Clone)]
@@ -101,6 +106,8 @@ pub struct Session {
     /// Built from `state` once and again after a configuration change;
     /// building it copies every function registry.
     task_ctx: Option<Arc<TaskContext>>,
+    /// Recently parsed query strings (see [`Session::parse`]).
+    parsed: HashMap<String, Arc<Vec<ParsedStatement>>>,
     pub(crate) vars: SessionVars,
     pub(crate) tx: TxStatus,
     notices: Vec<Notice>,
@@ -129,6 +136,7 @@ impl Session {
         Session {
             state,
             task_ctx: None,
+            parsed: HashMap::new(),
             vars,
             tx: TxStatus::Idle,
             notices: Vec::new(),
@@ -186,8 +194,22 @@ impl Session {
     }
 
     /// Parses a query string into statements (the simple protocol's path).
-    pub fn parse(&self, sql: &str) -> Result<Vec<ParsedStatement>> {
-        parse_statements(sql)
+    ///
+    /// Applications repeat the same texts (health checks, driver probes,
+    /// the queries of a dashboard), so the statements of recent texts are
+    /// kept and reused; parsing depends on nothing but the text.
+    pub fn parse(&mut self, sql: &str) -> Result<Arc<Vec<ParsedStatement>>> {
+        if let Some(hit) = self.parsed.get(sql) {
+            return Ok(Arc::clone(hit));
+        }
+        let statements = Arc::new(parse_statements(sql)?);
+        if sql.len() <= PARSE_CACHE_MAX_TEXT {
+            if self.parsed.len() >= PARSE_CACHE_ENTRIES {
+                self.parsed.clear();
+            }
+            self.parsed.insert(sql.to_string(), Arc::clone(&statements));
+        }
+        Ok(statements)
     }
 
     /// Parses and describes one statement with `$n` parameters. `declared`

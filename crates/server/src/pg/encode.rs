@@ -252,9 +252,18 @@ impl<'a> Column<'a> {
                 buf.put_u8(if a.value(row) { b't' } else { b'f' });
                 Ok(())
             }
-            Values::I16(a) => write!(buf, "{}", a.value(row)),
-            Values::I32(a) => write!(buf, "{}", a.value(row)),
-            Values::I64(a) => write!(buf, "{}", a.value(row)),
+            Values::I16(a) => {
+                buf.put_slice(itoa::Buffer::new().format(a.value(row)).as_bytes());
+                Ok(())
+            }
+            Values::I32(a) => {
+                buf.put_slice(itoa::Buffer::new().format(a.value(row)).as_bytes());
+                Ok(())
+            }
+            Values::I64(a) => {
+                buf.put_slice(itoa::Buffer::new().format(a.value(row)).as_bytes());
+                Ok(())
+            }
             Values::F32(a) => {
                 write_float(
                     buf,

@@ -191,7 +191,7 @@ where
         return Ok(());
     }
     let mut cancel = cancel_receiver(client).await;
-    for statement in &statements {
+    for statement in statements.iter() {
         let result = cancellable(session.execute(statement, Vec::new()), &mut cancel).await;
         send_notices(client, session).await?;
         let output = match result {
