@@ -11,7 +11,8 @@
 //! higher. Everything else goes through unchanged.
 //!
 //! Decoding errors (a malformed or oversized message) end the connection with
-//! a FATAL `08P01` error; the server and other sessions carry on.
+//! a FATAL `08P01` error; the server and other sessions carry on. On shutdown
+//! an idle connection is told so with FATAL `57P01` before it is closed.
 
 use std::io;
 use std::pin::Pin;
@@ -32,6 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::codec::{Framed, FramedParts};
+use tokio_util::sync::CancellationToken;
 
 use super::errors::error;
 use super::handler::Connection;
@@ -45,6 +47,7 @@ pub(crate) async fn process(
     tls: Option<TlsAcceptor>,
     conn: Arc<Connection>,
     cancel: Arc<DefaultCancelHandler>,
+    shutdown: CancellationToken,
 ) -> io::Result<()> {
     let startup_timeout = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_timeout);
@@ -75,7 +78,21 @@ pub(crate) async fn process(
                 m = socket.next() => m,
             }
         } else {
-            socket.next().await
+            tokio::select! {
+                m = socket.next() => m,
+                // Shutting down while the client is idle: say so, as PostgreSQL does.
+                () = shutdown.cancelled() => {
+                    let mut info = error(
+                        SqlState::AdminShutdown,
+                        "terminating connection due to administrator command",
+                    );
+                    info.severity = "FATAL".into();
+                    let _ = socket
+                        .send(PgWireBackendMessage::ErrorResponse(info.into()))
+                        .await;
+                    break;
+                }
+            }
         };
         let message = match next {
             None => break,

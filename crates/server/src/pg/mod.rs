@@ -40,6 +40,9 @@ pub struct Shared {
     pub connections: Arc<ConnectionManager>,
 }
 
+/// How long a running statement may go on once shutdown begins.
+const STATEMENT_GRACE: Duration = Duration::from_secs(2);
+
 /// Accepts connections until `shutdown` is cancelled. Connections past
 /// `max_connections` are refused with `53300`.
 pub async fn serve(
@@ -84,7 +87,7 @@ pub async fn serve(
                 }
             };
             tokio::select! {
-                result = conn::process(socket, tls, conn, cancel) => {
+                result = conn::process(socket, tls, conn, cancel, shutdown.clone()) => {
                     if let Err(e) = result {
                         tracing::debug!(%peer, error = %e, "Connection ended with an error.");
                     }
@@ -94,8 +97,12 @@ pub async fn serve(
                 () = client_gone(watcher) => {
                     tracing::debug!(%peer, "Client went away.");
                 }
-                // On shutdown the connection is dropped, cancelling whatever it runs.
-                () = shutdown.cancelled() => {}
+                // On shutdown a statement still running gets a moment to finish;
+                // then the connection is dropped, which cancels it.
+                () = async {
+                    shutdown.cancelled().await;
+                    tokio::time::sleep(STATEMENT_GRACE).await;
+                } => {}
             }
         });
     }

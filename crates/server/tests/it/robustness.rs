@@ -344,6 +344,23 @@ async fn connections_past_the_limit_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tells_idle_clients_why() {
+    let server = TestServer::start_with(AuthMethod::Password).await;
+    let mut s = logged_in(&server).await;
+    tokio::time::timeout(Duration::from_secs(15), server.server.shutdown())
+        .await
+        .expect("shutdown in time");
+    let reply = drain(&mut s, Duration::from_secs(2)).await;
+    assert_eq!(reply.first(), Some(&b'E'), "{reply:?}");
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.contains("FATAL") && text.contains("57P01"), "{text}");
+    assert!(
+        text.contains("terminating connection due to administrator command"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_open_connections() {
     let server = TestServer::start().await;
     let client = server.connect().await;
