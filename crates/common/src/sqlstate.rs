@@ -33,6 +33,8 @@ pub enum SqlState {
     InvalidTextRepresentation,
     /// 23502: NULL in a NOT NULL column.
     NotNullViolation,
+    /// 2BP01: an object cannot be dropped because others depend on it.
+    DependentObjectsStillExist,
     /// 25001: a transaction is already in progress.
     ActiveSqlTransaction,
     /// 25P01: there is no transaction in progress.
@@ -57,6 +59,8 @@ pub enum SqlState {
     UndefinedColumn,
     /// 42704: the object (for example a configuration parameter) does not exist.
     UndefinedObject,
+    /// 42701: a column name appears twice.
+    DuplicateColumn,
     /// 42710: the object already exists.
     DuplicateObject,
     /// 42803: a column must appear in GROUP BY or be used in an aggregate.
@@ -67,8 +71,14 @@ pub enum SqlState {
     UndefinedFunction,
     /// 42P01: the table does not exist.
     UndefinedTable,
+    /// 42P06: the schema already exists.
+    DuplicateSchema,
     /// 42P07: the table already exists.
     DuplicateTable,
+    /// 42P16: the table definition is not valid.
+    InvalidTableDefinition,
+    /// 42809: the object is of the wrong kind (a view where a table is needed).
+    WrongObjectType,
     /// 53300: too many connections.
     TooManyConnections,
     /// 54000: a limit of the program was exceeded.
@@ -98,6 +108,7 @@ impl SqlState {
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
             NotNullViolation => "23502",
+            DependentObjectsStillExist => "2BP01",
             ActiveSqlTransaction => "25001",
             NoActiveSqlTransaction => "25P01",
             InFailedSqlTransaction => "25P02",
@@ -110,12 +121,16 @@ impl SqlState {
             AmbiguousColumn => "42702",
             UndefinedColumn => "42703",
             UndefinedObject => "42704",
+            DuplicateColumn => "42701",
             DuplicateObject => "42710",
             GroupingError => "42803",
             DatatypeMismatch => "42804",
             UndefinedFunction => "42883",
             UndefinedTable => "42P01",
+            DuplicateSchema => "42P06",
             DuplicateTable => "42P07",
+            InvalidTableDefinition => "42P16",
+            WrongObjectType => "42809",
             TooManyConnections => "53300",
             ProgramLimitExceeded => "54000",
             QueryCanceled => "57014",

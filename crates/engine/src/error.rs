@@ -41,6 +41,51 @@ pub enum EngineError {
 /// Result alias used throughout the engine.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
+impl From<ArrowError> for EngineError {
+    fn from(e: ArrowError) -> Self {
+        EngineError::DataFusion(DataFusionError::ArrowError(Box::new(e), None))
+    }
+}
+
+impl From<shale_storage::StorageError> for EngineError {
+    fn from(e: shale_storage::StorageError) -> Self {
+        use shale_storage::StorageError as S;
+        match e {
+            S::Conflict {
+                table_id,
+                xid,
+                other_xid,
+                ..
+            } => EngineError::Sql {
+                state: SqlState::InternalError,
+                message: "1023".into(),
+                detail: Some(format!(
+                    "Serializable isolation violation on table - {table_id}, transactions forming the cycle are: {other_xid}, {xid}"
+                )),
+                hint: None,
+            },
+            S::DuplicateTable(name) => EngineError::sql(
+                SqlState::DuplicateTable,
+                format!("relation \"{name}\" already exists"),
+            ),
+            S::DuplicateSchema(name) => EngineError::sql(
+                SqlState::DuplicateSchema,
+                format!("schema \"{name}\" already exists"),
+            ),
+            S::SchemaNotEmpty(name) => EngineError::sql(
+                SqlState::DependentObjectsStillExist,
+                format!("cannot drop schema {name} because other objects depend on it"),
+            ),
+            // A table or schema dropped by a transaction that committed first.
+            S::UnknownObject(what) => EngineError::sql(
+                SqlState::InternalError,
+                format!("1018: Relation does not exist ({what})"),
+            ),
+            other => EngineError::sql(SqlState::InternalError, other.to_string()),
+        }
+    }
+}
+
 impl EngineError {
     /// A statement error with a code and message.
     pub fn sql(state: SqlState, message: impl Into<String>) -> Self {

@@ -10,19 +10,26 @@
 //! This is the only crate that knows DataFusion. It re-exports the Arrow and
 //! scalar types its callers need, and never sees the wire protocol.
 
+mod catalog;
 pub mod error;
 mod functions;
 mod handler;
+mod identity;
 pub mod parse;
 mod rewrite;
 mod session;
+mod table;
 pub mod vars;
 
 use std::sync::Arc;
 
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
-use datafusion::catalog::{CatalogProviderList, MemoryCatalogProviderList};
+use std::path::PathBuf;
+
+use datafusion::common::DFSchema;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use shale_storage::Storage;
 use datafusion::execution::context::SessionState;
 use datafusion::prelude::SessionConfig;
 
@@ -51,14 +58,18 @@ pub const DEFAULT_SCHEMA: &str = "public";
 pub struct EngineConfig {
     /// Threads a query may use; defaults to the machine's cores.
     pub target_partitions: usize,
+    /// Where the warehouse keeps its catalog and table files.
+    pub warehouse_dir: PathBuf,
 }
 
-impl Default for EngineConfig {
-    fn default() -> Self {
+impl EngineConfig {
+    /// Defaults, with the warehouse in `warehouse_dir`.
+    pub fn new(warehouse_dir: impl Into<PathBuf>) -> Self {
         EngineConfig {
             target_partitions: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            warehouse_dir: warehouse_dir.into(),
         }
     }
 }
@@ -66,9 +77,10 @@ impl Default for EngineConfig {
 /// The process-wide engine: the catalog every session shares and a template
 /// DataFusion state each session starts from.
 pub struct Engine {
-    /// Cloned for every new session; holds the shared catalog list, so a table
-    /// one session creates is seen by all.
+    /// Every session's DataFusion state starts as a copy of this one, with
+    /// its own catalog list over its own transaction.
     template: SessionState,
+    storage: Storage,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,44 +90,45 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Builds the engine with the `dev` database and its `public` schema.
-    pub fn new(config: EngineConfig) -> Result<Arc<Engine>> {
-        let catalogs = Arc::new(MemoryCatalogProviderList::new());
-        let dev = Arc::new(MemoryCatalogProvider::new());
-        dev.register_schema(DEFAULT_SCHEMA, Arc::new(MemorySchemaProvider::new()))?;
-        catalogs.register_catalog(DEFAULT_DATABASE.to_string(), dev);
-
+    /// Opens the warehouse (recovering it after a crash) and builds the engine.
+    pub async fn open(config: EngineConfig) -> Result<Arc<Engine>> {
+        let storage = Storage::open(&config.warehouse_dir).await?;
         let mut session_config = SessionConfig::new()
             .with_default_catalog_and_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
             .with_target_partitions(config.target_partitions.max(1));
-        session_config
-            .options_mut()
-            .sql_parser
-            .enable_ident_normalization = true;
+        let options = session_config.options_mut();
+        options.sql_parser.enable_ident_normalization = true;
         // `1.5` is a NUMERIC literal in Redshift, not a double.
-        session_config
-            .options_mut()
-            .sql_parser
-            .parse_float_as_decimal = true;
-        session_config.options_mut().execution.time_zone = Some("UTC".to_string());
+        options.sql_parser.parse_float_as_decimal = true;
+        options.execution.time_zone = Some("UTC".to_string());
+        // Filters are evaluated while Parquet is decoded, skipping pages.
+        options.execution.parquet.pushdown_filters = true;
+        options.execution.parquet.reorder_filters = true;
+
+        let runtime = RuntimeEnvBuilder::new().build_arc()?;
+        let url = ObjectStoreUrl::parse(table::WAREHOUSE_URL)?;
+        runtime.register_object_store(url.as_ref(), storage.object_store());
 
         let template = SessionStateBuilder::new()
             .with_config(session_config)
-            .with_catalog_list(catalogs)
+            .with_runtime_env(runtime)
             .with_default_features()
             .build();
-        Ok(Arc::new(Engine { template }))
+        Ok(Arc::new(Engine { template, storage }))
     }
 
     /// Whether a database of this name exists.
     pub fn has_database(&self, name: &str) -> bool {
-        self.template.catalog_list().catalog(name).is_some()
+        self.storage.snapshot().has_database(name)
     }
 
     /// Opens a session for a logged-in user.
     pub fn session(self: &Arc<Self>, info: SessionInfo) -> Session {
-        Session::new(self.template.clone(), info)
+        let template = self.template.clone();
+        let defaults: table::DefaultParser =
+            Arc::new(move |sql| template.create_logical_expr(sql, &DFSchema::empty()));
+        Session::new(&self.template, self.storage.clone(), defaults, info)
     }
 }

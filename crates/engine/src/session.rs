@@ -23,10 +23,17 @@ use datafusion::sql::sqlparser::ast::Statement;
 use futures::{Stream, StreamExt};
 use shale_common::SqlState;
 
+use datafusion::execution::SessionStateBuilder;
+use datafusion::sql::sqlparser::ast::ObjectName;
+use shale_storage::{Catalog, ObjectId, Storage, StorageError, TableEntry};
+
+use crate::catalog::{SessionCatalogs, SharedTx, TxState, lock};
 use crate::error::{EngineError, Result};
 use crate::functions;
 use crate::handler;
+use crate::parse::create_table::folded;
 use crate::parse::{ParsedStatement, Stmt, parse_statements};
+use crate::table::DefaultParser;
 use crate::vars::SessionVars;
 
 /// Query strings whose statements a session keeps, and the longest kept.
@@ -112,6 +119,9 @@ pub struct Session {
     pub(crate) tx: TxStatus,
     notices: Vec<Notice>,
     pub(crate) info: SessionInfo,
+    /// The session's transaction, shared with its catalog providers.
+    pub(crate) shared: SharedTx,
+    pub(crate) storage: Storage,
 }
 
 impl std::fmt::Debug for Session {
@@ -124,7 +134,31 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(mut state: SessionState, info: SessionInfo) -> Self {
+    pub(crate) fn new(
+        template: &SessionState,
+        storage: Storage,
+        defaults: DefaultParser,
+        info: SessionInfo,
+    ) -> Self {
+        let shared: SharedTx = Arc::new(std::sync::Mutex::new(TxState {
+            storage: storage.clone(),
+            tx: None,
+            database: info.database.clone(),
+            search_path: search_path(crate::vars::DEFAULT_SEARCH_PATH, &info.user),
+            temp_schema: format!("pg_temp_{}", info.backend_pid),
+        }));
+        let identity = crate::identity::udf(Arc::clone(&shared), storage.clone());
+        let catalogs = SessionCatalogs {
+            shared: Arc::clone(&shared),
+            defaults,
+            identity: Arc::clone(&identity),
+        };
+        let mut state = SessionStateBuilder::new_from_existing(template.clone())
+            .with_catalog_list(Arc::new(catalogs))
+            .build();
+        if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut state, identity) {
+            tracing::error!(error = %e, "Could not register the identity function.");
+        }
         if let Err(e) = functions::register(&mut state, &info) {
             tracing::error!(error = %e, "Could not register session functions.");
         }
@@ -141,6 +175,8 @@ impl Session {
             tx: TxStatus::Idle,
             notices: Vec::new(),
             info,
+            shared,
+            storage,
         }
     }
 
@@ -238,6 +274,7 @@ impl Session {
                 handler::describe_utility(self, s),
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
+            Stmt::CreateTable(_) => (declared_types(declared, 0), Arc::new(Schema::empty())),
         };
         Ok(Prepared {
             statement: Some(statement),
@@ -279,10 +316,198 @@ impl Session {
         } else {
             self.dispatch(statement, params).await
         };
+        let result = self.end_statement(result).await;
         if result.is_err() {
             self.statement_failed();
         }
         result
+    }
+
+    /// Outside a transaction block every statement is its own transaction:
+    /// a command commits before its tag is sent (so an acknowledged change
+    /// is durable), a failed one leaves nothing, and a query's rows are read
+    /// from the snapshot it started with.
+    async fn end_statement(&mut self, result: Result<Output>) -> Result<Output> {
+        if self.tx != TxStatus::Idle {
+            return match result {
+                Ok(Output::Rows { tag, schema, stream }) => {
+                    let pin = lock(&self.shared).current_view();
+                    Ok(Output::Rows {
+                        tag,
+                        schema,
+                        stream: pinned(stream, pin),
+                    })
+                }
+                other => other,
+            };
+        }
+        let tx = lock(&self.shared).take();
+        match result {
+            Err(e) => Err(e),
+            Ok(Output::Rows { tag, schema, stream }) => {
+                let pin = tx.map(|mut t| t.view());
+                Ok(Output::Rows {
+                    tag,
+                    schema,
+                    stream: pinned(stream, pin),
+                })
+            }
+            Ok(command) => {
+                if let Some(tx) = tx {
+                    tx.commit().await.map_err(|e| self.storage_error(e))?;
+                }
+                Ok(command)
+            }
+        }
+    }
+
+    /// Commits the current transaction now, ending any block (TRUNCATE).
+    pub(crate) async fn commit_now(&mut self) -> Result<()> {
+        let tx = lock(&self.shared).take();
+        self.tx = TxStatus::Idle;
+        if let Some(tx) = tx {
+            tx.commit().await.map_err(|e| self.storage_error(e))?;
+        }
+        Ok(())
+    }
+
+    /// Ends the current transaction block: commits when `commit`, else
+    /// discards its changes.
+    pub(crate) async fn end_block(&mut self, commit: bool) -> Result<()> {
+        let tx = lock(&self.shared).take();
+        match tx {
+            Some(tx) if commit => {
+                tx.commit().await.map_err(|e| self.storage_error(e))?;
+            }
+            Some(tx) => tx.rollback(),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// A storage error in Redshift's terms.
+    pub(crate) fn storage_error(&self, e: StorageError) -> EngineError {
+        match e {
+            StorageError::Conflict {
+                table_id,
+                xid,
+                other_xid,
+                ..
+            } => EngineError::Sql {
+                state: SqlState::InternalError,
+                message: "1023".into(),
+                detail: Some(format!(
+                    "Serializable isolation violation on table - {table_id}, transactions forming the cycle are: {other_xid}, {xid} (pid:{})",
+                    self.info.backend_pid
+                )),
+                hint: None,
+            },
+            other => EngineError::from(other),
+        }
+    }
+
+    /// Splits a table name into its schema (if given) and table parts,
+    /// folded; a database part must name the current database.
+    fn name_parts(&self, name: &ObjectName) -> Result<(Option<String>, String)> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(folded).unwrap_or_else(|| p.to_string()))
+            .collect();
+        match parts.as_slice() {
+            [t] => Ok((None, t.clone())),
+            [s, t] => Ok((Some(s.clone()), t.clone())),
+            [d, s, t] if *d == self.info.database => Ok((Some(s.clone()), t.clone())),
+            [d, _, _] => Err(EngineError::sql(
+                SqlState::FeatureNotSupported,
+                format!("cross-database references are not implemented: \"{name}\" (database \"{d}\")"),
+            )),
+            _ => Err(EngineError::sql(
+                SqlState::SyntaxError,
+                format!("improper relation name (too many dotted names): {name}"),
+            )),
+        }
+    }
+
+    /// The table or view a name refers to, if any.
+    pub(crate) fn find_table(&mut self, name: &ObjectName) -> Result<Option<Arc<TableEntry>>> {
+        let (schema, table) = self.name_parts(name)?;
+        let database = self.info.database.clone();
+        let mut state = lock(&self.shared);
+        Ok(match schema {
+            None => state.resolve(&table),
+            Some(s) => {
+                let catalog = state.tx().catalog();
+                catalog
+                    .schema(&database, &s)
+                    .and_then(|e| catalog.table(e.id, &table).cloned())
+            }
+        })
+    }
+
+    /// The table a name refers to, or 42P01.
+    pub(crate) fn table_entry(&mut self, name: &ObjectName) -> Result<Arc<TableEntry>> {
+        self.find_table(name)?.ok_or_else(|| {
+            let last = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+            EngineError::sql(
+                SqlState::UndefinedTable,
+                format!("relation \"{}\" does not exist", last.trim_matches('"')),
+            )
+        })
+    }
+
+    /// Where a new table of this name goes: its schema and its own name.
+    pub(crate) fn creation_target(
+        &mut self,
+        name: &ObjectName,
+        temporary: bool,
+    ) -> Result<(ObjectId, String)> {
+        let (schema, table) = self.name_parts(name)?;
+        if temporary || (schema.is_none() && table.starts_with('#')) {
+            if schema.is_some() {
+                return Err(EngineError::sql(
+                    SqlState::InvalidTableDefinition,
+                    "cannot create temporary relation in non-temporary schema",
+                ));
+            }
+            return Ok((self.temp_schema_id()?, table));
+        }
+        let database = self.info.database.clone();
+        let mut state = lock(&self.shared);
+        match schema {
+            None => state.creation_schema().map(|(id, _)| (id, table)).ok_or_else(|| {
+                EngineError::sql(
+                    SqlState::InvalidSchemaName,
+                    "no schema has been selected to create in",
+                )
+            }),
+            Some(s) => match state.tx().catalog().schema(&database, &s) {
+                Some(e) => Ok((e.id, table)),
+                None => Err(EngineError::sql(
+                    SqlState::InvalidSchemaName,
+                    format!("schema \"{s}\" does not exist"),
+                )),
+            },
+        }
+    }
+
+    /// The session's schema for temporary tables, created on first use.
+    pub(crate) fn temp_schema_id(&mut self) -> Result<ObjectId> {
+        let database = self.info.database.clone();
+        let user = self.info.user.clone();
+        let mut state = lock(&self.shared);
+        let name = state.temp_schema.clone();
+        if let Some(e) = state.tx().catalog().schema(&database, &name) {
+            return Ok(e.id);
+        }
+        Ok(state.tx().create_schema(&database, &name, &user)?)
+    }
+
+    /// Points name resolution at a new `search_path`.
+    pub(crate) fn search_path_changed(&mut self) {
+        let value = self.vars.get("search_path").unwrap_or(crate::vars::DEFAULT_SEARCH_PATH);
+        let path = search_path(value, &self.info.user);
+        lock(&self.shared).search_path = path;
     }
 
     async fn dispatch(
@@ -291,8 +516,81 @@ impl Session {
         params: Vec<ScalarValue>,
     ) -> Result<Output> {
         match &statement.stmt {
-            Stmt::Abort => handler::transaction::rollback(self),
+            Stmt::Abort => handler::transaction::rollback(self).await,
             Stmt::Sql(s) => handler::execute(self, s, params).await,
+            Stmt::CreateTable(ct) => handler::ddl::create_table(self, ct).await,
+        }
+    }
+}
+
+/// The schemas a `search_path` value names, `$user` replaced by the user.
+fn search_path(value: &str, user: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s == "$user" {
+                user.to_string()
+            } else {
+                s.to_lowercase()
+            }
+        })
+        .collect()
+}
+
+/// Keeps a snapshot alive (its files un-collected) while rows are read.
+fn pinned(
+    stream: SendableRecordBatchStream,
+    pin: Option<Arc<Catalog>>,
+) -> SendableRecordBatchStream {
+    match pin {
+        None => stream,
+        Some(pin) => Box::pin(PinnedStream { inner: stream, _pin: pin }),
+    }
+}
+
+struct PinnedStream {
+    inner: SendableRecordBatchStream,
+    _pin: Arc<Catalog>,
+}
+
+impl Stream for PinnedStream {
+    type Item = datafusion::error::Result<datafusion::arrow::record_batch::RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+impl RecordBatchStream for PinnedStream {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+impl Drop for Session {
+    /// Temporary tables end with their session.
+    fn drop(&mut self) {
+        let mut state = lock(&self.shared);
+        drop(state.take());
+        let name = state.temp_schema.clone();
+        let database = state.database.clone();
+        let mut tx = state.storage.begin();
+        drop(state);
+        let Some(schema) = tx.catalog().schema(&database, &name).cloned() else {
+            return;
+        };
+        for t in tx.catalog().tables_in(schema.id) {
+            let _ = tx.drop_table(t.id);
+        }
+        let _ = tx.drop_schema(schema.id);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = tx.commit().await {
+                    tracing::warn!(error = %e, "Could not drop a session's temporary tables.");
+                }
+            });
         }
     }
 }
@@ -322,6 +620,7 @@ pub(crate) fn merge_param_types(
 fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
+        Stmt::CreateTable(_) => false,
         Stmt::Sql(s) => matches!(
             s.as_ref(),
             Statement::Commit { .. } | Statement::Rollback { .. }

@@ -6,6 +6,9 @@
 
 use std::collections::BTreeMap;
 
+/// Where unqualified names are looked up, as Redshift sets it.
+pub const DEFAULT_SEARCH_PATH: &str = "$user, public";
+
 use shale_common::SqlState;
 
 use crate::error::{EngineError, Result};
@@ -105,7 +108,7 @@ const DEFS: &[Def] = &[
     },
     Def {
         name: "search_path",
-        default: "$user, public",
+        default: DEFAULT_SEARCH_PATH,
         kind: Kind::Text,
     },
     Def {

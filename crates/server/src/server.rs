@@ -40,7 +40,7 @@ impl Server {
         let configured = settings.tls_cert.clone().zip(settings.tls_key.clone());
         let tls_files = tls::ensure_certificate(&boot.root, configured)?;
         let acceptor = tls::acceptor(&tls_files)?;
-        let engine = Engine::new(EngineConfig::default())?;
+        let engine = Engine::open(EngineConfig::new(boot.root.join("warehouse"))).await?;
 
         let addr = SocketAddr::new(settings.bind, settings.pg_port);
         let listener = TcpListener::bind(addr)

@@ -322,9 +322,20 @@ impl Catalog {
                     .get_mut(table)
                     .ok_or_else(|| unknown_table(*table))?;
                 let t = Arc::make_mut(t);
+                let ascending = t
+                    .def
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == column)
+                    .and_then(|c| c.identity)
+                    .is_none_or(|i| i.step > 0);
                 let slot = t.identity_next.entry(column.clone()).or_insert(*next);
-                // Counters only move forward, so concurrent inserts never reuse values.
-                *slot = (*slot).max(*next);
+                // Counters only move on, so concurrent inserts never reuse values.
+                *slot = if ascending {
+                    (*slot).max(*next)
+                } else {
+                    (*slot).min(*next)
+                };
             }
         }
         Ok(())

@@ -72,6 +72,9 @@ struct Inner {
     handed_out: Mutex<Vec<Weak<Catalog>>>,
     next_id: AtomicU64,
     next_xid: AtomicU64,
+    /// The next IDENTITY value of each (table, column), shared by all
+    /// transactions so that concurrent inserts never hand out one value twice.
+    identity: Mutex<std::collections::HashMap<(ObjectId, String), i64>>,
 }
 
 impl Storage {
@@ -102,6 +105,7 @@ impl Storage {
                 handed_out: Mutex::new(Vec::new()),
                 next_id: AtomicU64::new(loaded.next_id),
                 next_xid: AtomicU64::new(loaded.next_xid),
+                identity: Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -177,6 +181,39 @@ impl Storage {
     /// A fresh object id.
     pub fn new_id(&self) -> ObjectId {
         self.inner.new_id()
+    }
+
+    /// Reserves `count` values of an IDENTITY column and returns the first;
+    /// the values are `first, first + step, ...`. Values reserved by a
+    /// transaction that does not commit are not reused (Redshift leaves gaps
+    /// too); a committing transaction records how far it got
+    /// ([`Transaction::set_identity`]) so that a restart continues from there.
+    pub fn reserve_identity(&self, table: &TableEntry, column: &str, count: u64) -> Option<i64> {
+        let spec = table
+            .def
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .and_then(|c| c.identity)?;
+        let latest = self.snapshot();
+        let recorded = latest
+            .table_by_id(table.id)
+            .map_or(table, |t| t.as_ref())
+            .identity_next
+            .get(column)
+            .copied()
+            .unwrap_or(spec.seed);
+        let mut map = self.inner.identity.lock().unwrap_or_else(|e| e.into_inner());
+        let next = map.entry((table.id, column.to_string())).or_insert(recorded);
+        if spec.step > 0 {
+            *next = (*next).max(recorded);
+        } else {
+            *next = (*next).min(recorded);
+        }
+        let first = *next;
+        let span = i64::try_from(count).ok()?.checked_mul(spec.step)?;
+        *next = first.checked_add(span)?;
+        Some(first)
     }
 }
 

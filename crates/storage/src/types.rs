@@ -97,6 +97,44 @@ impl ColumnType {
         }
     }
 
+    /// Reads back a name written by [`ColumnType::sql_name`].
+    pub fn parse_sql_name(name: &str) -> Option<ColumnType> {
+        let arg = |prefix: &str| -> Option<&str> {
+            name.strip_prefix(prefix)?.strip_prefix('(')?.strip_suffix(')')
+        };
+        Some(match name {
+            "smallint" => ColumnType::SmallInt,
+            "integer" => ColumnType::Integer,
+            "bigint" => ColumnType::BigInt,
+            "real" => ColumnType::Real,
+            "double precision" => ColumnType::Double,
+            "boolean" => ColumnType::Boolean,
+            "date" => ColumnType::Date,
+            "time without time zone" => ColumnType::Time,
+            "time with time zone" => ColumnType::TimeTz,
+            "timestamp without time zone" => ColumnType::Timestamp,
+            "timestamp with time zone" => ColumnType::TimestampTz,
+            "super" => ColumnType::Super,
+            _ => {
+                if let Some(a) = arg("numeric") {
+                    let (p, s) = a.split_once(',')?;
+                    ColumnType::Decimal {
+                        precision: p.parse().ok()?,
+                        scale: s.parse().ok()?,
+                    }
+                } else if let Some(a) = arg("character varying") {
+                    ColumnType::Varchar(a.parse().ok()?)
+                } else if let Some(a) = arg("character") {
+                    ColumnType::Char(a.parse().ok()?)
+                } else if let Some(a) = arg("varbyte") {
+                    ColumnType::Varbyte(a.parse().ok()?)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
     /// The byte limit of a character or binary column.
     pub fn byte_limit(&self) -> Option<u32> {
         match self {
@@ -271,6 +309,24 @@ mod tests {
         let json = serde_json::to_string(&def).expect("serializes");
         let back: TableDef = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, def);
+    }
+
+    #[test]
+    fn type_names_read_back() {
+        for ty in [
+            ColumnType::SmallInt,
+            ColumnType::Decimal {
+                precision: 38,
+                scale: 37,
+            },
+            ColumnType::Char(4096),
+            ColumnType::Varchar(65535),
+            ColumnType::TimestampTz,
+            ColumnType::Varbyte(10),
+            ColumnType::Super,
+        ] {
+            assert_eq!(ColumnType::parse_sql_name(&ty.sql_name()), Some(ty));
+        }
     }
 
     #[test]

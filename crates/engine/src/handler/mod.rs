@@ -5,6 +5,9 @@
 //! DDL, DML) to [`query`]. Later statement kinds (COPY, UNLOAD, GRANT, CREATE
 //! USER, ...) each get a file of their own beside these.
 
+pub(crate) mod ddl;
+pub(crate) mod dml;
+pub(crate) mod insert;
 pub(crate) mod query;
 pub(crate) mod set;
 pub(crate) mod show;
@@ -26,10 +29,10 @@ pub(crate) async fn execute(
 ) -> Result<Output> {
     match stmt {
         Statement::StartTransaction { .. } => transaction::begin(session),
-        Statement::Commit { .. } => transaction::commit(session),
+        Statement::Commit { .. } => transaction::commit(session).await,
         Statement::Rollback {
             savepoint: None, ..
-        } => transaction::rollback(session),
+        } => transaction::rollback(session).await,
         Statement::Rollback {
             savepoint: Some(_), ..
         }
@@ -40,6 +43,30 @@ pub(crate) async fn execute(
         Statement::Set(set) => set::execute(session, set),
         Statement::Reset(reset) => set::reset(session, reset),
         Statement::ShowVariable { variable } => show::execute(session, variable),
+        Statement::CreateSchema {
+            schema_name,
+            if_not_exists,
+            ..
+        } => ddl::create_schema(session, schema_name, *if_not_exists).await,
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => ddl::drop_objects(session, object_type, names, *if_exists, *cascade),
+        Statement::Truncate(t) => {
+            let names: Vec<_> = t.table_names.iter().map(|n| n.name.clone()).collect();
+            ddl::truncate(session, &names).await
+        }
+        Statement::Insert(i) => insert::execute(session, i, params).await,
+        Statement::Delete(d) => dml::delete(session, d, params).await,
+        Statement::Update(u) => dml::update(session, u, params).await,
+        Statement::Merge(m) => dml::merge(session, m, params).await,
+        Statement::CreateTable(_) => Err(EngineError::sql(
+            shale_common::SqlState::SyntaxError,
+            "CREATE TABLE could not be read",
+        )),
         s if query::is_planned(s) => query::execute(session, s, params).await,
         other => Err(EngineError::unsupported(format!(
             "statement not supported: {}",

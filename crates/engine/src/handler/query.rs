@@ -18,7 +18,6 @@ use datafusion::logical_expr::{Expr as LogicalExpr, LogicalPlan};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::memory::MemoryStream;
-use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{
     self, DataType as SqlType, Expr, Query, SelectItem, SetExpr, Statement,
@@ -31,21 +30,54 @@ use crate::session::{Output, Session, merge_param_types};
 pub(crate) fn is_planned(stmt: &Statement) -> bool {
     matches!(
         stmt,
-        Statement::Query(_)
-            | Statement::Insert(_)
-            | Statement::Update(_)
-            | Statement::Delete(_)
-            | Statement::CreateTable(_)
-            | Statement::CreateView(_)
-            | Statement::CreateSchema { .. }
-            | Statement::Drop { .. }
-            | Statement::Truncate(_)
-            | Statement::Explain { .. }
+        Statement::Query(_) | Statement::Insert(_) | Statement::Explain { .. }
     )
 }
 
 fn returns_rows(stmt: &Statement) -> bool {
     matches!(stmt, Statement::Query(_) | Statement::Explain { .. })
+}
+
+/// Plans a statement for internal use (CREATE TABLE AS, DML).
+pub(crate) async fn plan_statement(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
+    plan(session, stmt).await
+}
+
+/// Plans a statement and binds `$n` parameters to it.
+pub(crate) async fn plan_with_params(
+    session: &mut Session,
+    stmt: &Statement,
+    params: Vec<ScalarValue>,
+) -> Result<LogicalPlan> {
+    let plan = plan(session, stmt).await?;
+    bind(plan, params)
+}
+
+/// Runs a planned query and returns its rows.
+pub(crate) async fn execute_plan(
+    session: &mut Session,
+    plan: LogicalPlan,
+) -> Result<datafusion::execution::SendableRecordBatchStream> {
+    let physical = session.state.create_physical_plan(&plan).await?;
+    Ok(execute_stream(physical, session.task_ctx())?)
+}
+
+fn bind(mut plan: LogicalPlan, params: Vec<ScalarValue>) -> Result<LogicalPlan> {
+    if params.is_empty() {
+        return Ok(plan);
+    }
+    let types = parameter_types(&plan)?;
+    let values = params
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match types.get(i).cloned().flatten() {
+            Some(ty) if !v.is_null() && v.data_type() != ty => cast_param(v, &ty),
+            Some(ty) if v.is_null() => ScalarValue::try_from(&ty),
+            _ => Ok(v),
+        })
+        .collect::<datafusion::error::Result<Vec<_>>>()?;
+    plan = plan.with_param_values(ParamValues::from(values))?;
+    Ok(plan)
 }
 
 async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
@@ -109,20 +141,8 @@ pub(crate) async fn execute(
     stmt: &Statement,
     params: Vec<ScalarValue>,
 ) -> Result<Output> {
-    let mut plan = plan(session, stmt).await?;
-    if !params.is_empty() {
-        let types = parameter_types(&plan)?;
-        let values = params
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| match types.get(i).cloned().flatten() {
-                Some(ty) if !v.is_null() && v.data_type() != ty => cast_param(v, &ty),
-                Some(ty) if v.is_null() => ScalarValue::try_from(&ty),
-                _ => Ok(v),
-            })
-            .collect::<datafusion::error::Result<Vec<_>>>()?;
-        plan = plan.with_param_values(ParamValues::from(values))?;
-    }
+    let plan = plan(session, stmt).await?;
+    let plan = bind(plan, params)?;
     if returns_rows(stmt)
         && let Some(batch) = evaluate_constant_projection(session, &plan)?
     {
@@ -134,38 +154,22 @@ pub(crate) async fn execute(
             stream: Box::pin(stream),
         });
     }
-    let batches = match &plan {
-        // DDL is carried out by the context, which owns the catalog changes.
-        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
-            SessionContext::new_with_state(session.state.clone())
-                .execute_logical_plan(plan)
-                .await?
-                .collect()
-                .await?
-        }
-        _ => {
-            let schema = output_schema(stmt, plan.schema().inner());
-            let physical = session.state.create_physical_plan(&plan).await?;
-            let stream = execute_stream(physical, session.task_ctx())?;
-            if returns_rows(stmt) {
-                return Ok(Output::Rows {
-                    tag: "SELECT",
-                    schema,
-                    stream,
-                });
-            }
-            datafusion::physical_plan::common::collect(stream).await?
-        }
-    };
+    if matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)) {
+        return Err(EngineError::unsupported("statement not supported"));
+    }
+    let schema = output_schema(stmt, plan.schema().inner());
+    let physical = session.state.create_physical_plan(&plan).await?;
+    let stream = execute_stream(physical, session.task_ctx())?;
+    if returns_rows(stmt) {
+        return Ok(Output::Rows {
+            tag: "SELECT",
+            schema,
+            stream,
+        });
+    }
+    let batches = datafusion::physical_plan::common::collect(stream).await?;
     let tag = match stmt {
         Statement::Insert(_) => format!("INSERT 0 {}", count(&batches)),
-        Statement::Update(_) => format!("UPDATE {}", count(&batches)),
-        Statement::Delete(_) => format!("DELETE {}", count(&batches)),
-        Statement::CreateTable(_) => "CREATE TABLE".into(),
-        Statement::CreateView(_) => "CREATE VIEW".into(),
-        Statement::CreateSchema { .. } => "CREATE SCHEMA".into(),
-        Statement::Drop { object_type, .. } => format!("DROP {object_type}"),
-        Statement::Truncate(_) => "TRUNCATE TABLE".into(),
         _ => "OK".into(),
     };
     Ok(Output::Command(tag))

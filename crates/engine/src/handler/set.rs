@@ -42,6 +42,7 @@ pub(crate) fn reset(session: &mut Session, reset: &ResetStatement) -> Result<Out
         }
     }
     apply(session, "timezone");
+    apply(session, "search_path");
     Ok(Output::Command("RESET".into()))
 }
 
@@ -63,6 +64,9 @@ fn apply(session: &mut Session, name: &str) {
         let tz = session.vars.timezone().to_string();
         session.state.config_mut().options_mut().execution.time_zone = Some(tz);
         session.config_changed();
+    }
+    if name == "search_path" {
+        session.search_path_changed();
     }
 }
 

@@ -1,7 +1,9 @@
 //! BEGIN / START TRANSACTION, COMMIT / END, ROLLBACK / ABORT.
 //!
-//! Tables are still in memory (see ARCHITECTURE.md), so these statements track
-//! the block's state and its failure rule; they do not yet make writes atomic.
+//! A block's statements share one storage transaction, begun at the first
+//! statement that touches a table; COMMIT commits it (durably, or with
+//! Redshift's error 1023 when a concurrent transaction got there first) and
+//! ROLLBACK discards it.
 
 use shale_common::SqlState;
 
@@ -20,7 +22,7 @@ pub(crate) fn begin(session: &mut Session) -> Result<Output> {
     Ok(Output::Command("BEGIN".into()))
 }
 
-pub(crate) fn commit(session: &mut Session) -> Result<Output> {
+pub(crate) async fn commit(session: &mut Session) -> Result<Output> {
     let tag = match session.tx {
         TxStatus::Idle => {
             session.notice(
@@ -35,10 +37,11 @@ pub(crate) fn commit(session: &mut Session) -> Result<Output> {
         TxStatus::Failed => "ROLLBACK",
     };
     session.tx = TxStatus::Idle;
+    session.end_block(tag == "COMMIT").await?;
     Ok(Output::Command(tag.into()))
 }
 
-pub(crate) fn rollback(session: &mut Session) -> Result<Output> {
+pub(crate) async fn rollback(session: &mut Session) -> Result<Output> {
     if session.tx == TxStatus::Idle {
         session.notice(
             "WARNING",
@@ -47,5 +50,6 @@ pub(crate) fn rollback(session: &mut Session) -> Result<Output> {
         );
     }
     session.tx = TxStatus::Idle;
+    session.end_block(false).await?;
     Ok(Output::Command("ROLLBACK".into()))
 }

@@ -17,6 +17,8 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Toke
 
 use crate::error::{EngineError, Result};
 
+pub mod create_table;
+
 /// One statement of a query string.
 #[derive(Debug, Clone)]
 pub enum Stmt {
@@ -24,6 +26,8 @@ pub enum Stmt {
     Sql(Box<ast::Statement>),
     /// `ABORT [WORK | TRANSACTION]`: Redshift's synonym for ROLLBACK.
     Abort,
+    /// Redshift's CREATE TABLE, parsed by [`create_table`].
+    CreateTable(Box<create_table::CreateTable>),
 }
 
 /// A parsed statement with the text it came from.
@@ -96,9 +100,25 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
     }
     let dialect = RedshiftSqlDialect {};
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    if create_table::is_create_table(&parser) {
+        let table = create_table::parse(&mut parser).map_err(|e| syntax_error(sql, e))?;
+        expect_end(sql, &parser)?;
+        return Ok(ParsedStatement {
+            stmt: Stmt::CreateTable(Box::new(table)),
+            text,
+        });
+    }
     let mut stmt = parser.parse_statement().map_err(|e| syntax_error(sql, e))?;
     crate::rewrite::rewrite(&mut stmt);
-    // Anything after the statement (other than whitespace) is an error.
+    expect_end(sql, &parser)?;
+    Ok(ParsedStatement {
+        stmt: Stmt::Sql(Box::new(stmt)),
+        text,
+    })
+}
+
+/// Anything after the statement (other than whitespace) is an error.
+fn expect_end(sql: &str, parser: &Parser) -> Result<()> {
     let next = parser.peek_token();
     if !matches!(next.token, Token::EOF) {
         return Err(EngineError::Syntax {
@@ -106,10 +126,7 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
             position: offset_of(sql, next.span.start),
         });
     }
-    Ok(ParsedStatement {
-        stmt: Stmt::Sql(Box::new(stmt)),
-        text,
-    })
+    Ok(())
 }
 
 fn source_text(sql: &str, tokens: &[TokenWithSpan]) -> String {
