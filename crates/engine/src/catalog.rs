@@ -142,8 +142,14 @@ impl CatalogProvider for DatabaseCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         let mut state = lock(&self.session.shared);
-        let by_path = state.search_path.first().is_some_and(|s| s == name);
-        let id = state.tx().catalog().schema(&self.database, name)?.id;
+        // DataFusion looks unqualified names up in its default schema; that
+        // one resolves them through the session's search_path instead.
+        let by_path = name == crate::DEFAULT_SCHEMA;
+        let id = match state.tx().catalog().schema(&self.database, name) {
+            Some(s) => s.id,
+            None if by_path => ObjectId::MAX,
+            None => return None,
+        };
         Some(Arc::new(DatabaseSchema {
             id,
             by_path,

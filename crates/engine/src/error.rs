@@ -209,6 +209,9 @@ fn classify_arrow(e: &ArrowError) -> Classified {
             classified(SqlState::NumericValueOutOfRange, overflow_message(m))
         }
         ArrowError::CastError(m) | ArrowError::ParseError(m) => cast_message(m),
+        ArrowError::InvalidArgumentError(m) if m.contains("too large to store in a Decimal") => {
+            classified(SqlState::NumericValueOutOfRange, "numeric field overflow")
+        }
         other => classified(SqlState::InternalError, other.to_string()),
     }
 }
@@ -249,7 +252,7 @@ fn cast_message(m: &str) -> Classified {
             format!("invalid input syntax for type {pg}: \"{value}\""),
         );
     }
-    if m.contains("out of range") || m.contains("Overflow") {
+    if m.contains("out of range") || m.contains("Overflow") || m.starts_with("Can't cast value") {
         return classified(SqlState::NumericValueOutOfRange, overflow_message(m));
     }
     classified(SqlState::InvalidTextRepresentation, m.to_string())

@@ -20,6 +20,7 @@ mod rewrite;
 mod session;
 mod table;
 pub mod vars;
+mod view;
 
 use std::sync::Arc;
 
@@ -27,11 +28,11 @@ use std::path::PathBuf;
 
 use datafusion::common::DFSchema;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use shale_storage::Storage;
-use datafusion::execution::context::SessionState;
 use datafusion::prelude::SessionConfig;
+use shale_storage::Storage;
 
 pub use datafusion::arrow;
 pub use datafusion::common::ScalarValue;

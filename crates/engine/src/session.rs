@@ -156,7 +156,8 @@ impl Session {
         let mut state = SessionStateBuilder::new_from_existing(template.clone())
             .with_catalog_list(Arc::new(catalogs))
             .build();
-        if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut state, identity) {
+        if let Err(e) = datafusion::execution::FunctionRegistry::register_udf(&mut state, identity)
+        {
             tracing::error!(error = %e, "Could not register the identity function.");
         }
         if let Err(e) = functions::register(&mut state, &info) {
@@ -330,7 +331,11 @@ impl Session {
     async fn end_statement(&mut self, result: Result<Output>) -> Result<Output> {
         if self.tx != TxStatus::Idle {
             return match result {
-                Ok(Output::Rows { tag, schema, stream }) => {
+                Ok(Output::Rows {
+                    tag,
+                    schema,
+                    stream,
+                }) => {
                     let pin = lock(&self.shared).current_view();
                     Ok(Output::Rows {
                         tag,
@@ -344,7 +349,11 @@ impl Session {
         let tx = lock(&self.shared).take();
         match result {
             Err(e) => Err(e),
-            Ok(Output::Rows { tag, schema, stream }) => {
+            Ok(Output::Rows {
+                tag,
+                schema,
+                stream,
+            }) => {
                 let pin = tx.map(|mut t| t.view());
                 Ok(Output::Rows {
                     tag,
@@ -420,7 +429,9 @@ impl Session {
             [d, s, t] if *d == self.info.database => Ok((Some(s.clone()), t.clone())),
             [d, _, _] => Err(EngineError::sql(
                 SqlState::FeatureNotSupported,
-                format!("cross-database references are not implemented: \"{name}\" (database \"{d}\")"),
+                format!(
+                    "cross-database references are not implemented: \"{name}\" (database \"{d}\")"
+                ),
             )),
             _ => Err(EngineError::sql(
                 SqlState::SyntaxError,
@@ -475,12 +486,15 @@ impl Session {
         let database = self.info.database.clone();
         let mut state = lock(&self.shared);
         match schema {
-            None => state.creation_schema().map(|(id, _)| (id, table)).ok_or_else(|| {
-                EngineError::sql(
-                    SqlState::InvalidSchemaName,
-                    "no schema has been selected to create in",
-                )
-            }),
+            None => state
+                .creation_schema()
+                .map(|(id, _)| (id, table))
+                .ok_or_else(|| {
+                    EngineError::sql(
+                        SqlState::InvalidSchemaName,
+                        "no schema has been selected to create in",
+                    )
+                }),
             Some(s) => match state.tx().catalog().schema(&database, &s) {
                 Some(e) => Ok((e.id, table)),
                 None => Err(EngineError::sql(
@@ -505,7 +519,10 @@ impl Session {
 
     /// Points name resolution at a new `search_path`.
     pub(crate) fn search_path_changed(&mut self) {
-        let value = self.vars.get("search_path").unwrap_or(crate::vars::DEFAULT_SEARCH_PATH);
+        let value = self
+            .vars
+            .get("search_path")
+            .unwrap_or(crate::vars::DEFAULT_SEARCH_PATH);
         let path = search_path(value, &self.info.user);
         lock(&self.shared).search_path = path;
     }
@@ -546,7 +563,10 @@ fn pinned(
 ) -> SendableRecordBatchStream {
     match pin {
         None => stream,
-        Some(pin) => Box::pin(PinnedStream { inner: stream, _pin: pin }),
+        Some(pin) => Box::pin(PinnedStream {
+            inner: stream,
+            _pin: pin,
+        }),
     }
 }
 

@@ -26,6 +26,7 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::table_schema::TableSchema;
@@ -38,13 +39,12 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::parquet::arrow::RowNumber;
 use datafusion::parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+use datafusion::physical_optimizer::pruning::{PruningPredicateBuilder, PruningStatistics};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::display::{DisplayAs, DisplayFormatType};
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::expressions::col as physical_col;
 use datafusion::physical_plan::sorts::sort::SortExec;
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_optimizer::pruning::{PruningPredicateBuilder, PruningStatistics};
-use datafusion::datasource::physical_plan::parquet::ParquetRowSelection;
 use futures::StreamExt;
 use shale_common::SqlState;
 use shale_storage::{Catalog, ColumnType, DataFile, RoaringBitmap, Storage, TableDef, TableEntry};
@@ -108,7 +108,10 @@ impl ShaleTable {
             if let Some(text) = &c.default {
                 defaults.insert(c.name.clone(), parse_default(text)?);
             } else if c.identity.is_some() {
-                defaults.insert(c.name.clone(), crate::identity::default_expr(identity, entry.id, i));
+                defaults.insert(
+                    c.name.clone(),
+                    crate::identity::default_expr(identity, entry.id, i),
+                );
             }
         }
         Ok(ShaleTable {
@@ -188,7 +191,8 @@ impl TableProvider for ShaleTable {
                 .with_virtual_columns(vec![row_number_field()]);
         }
         let options = state.table_options().parquet.clone();
-        let source = ParquetSource::new(builder.build()).with_table_parquet_options(options.clone());
+        let source =
+            ParquetSource::new(builder.build()).with_table_parquet_options(options.clone());
         let partitions = state.config().target_partitions().max(1);
         let groups = group_files(&files, partitions, self.row_id);
         let url = ObjectStoreUrl::parse(WAREHOUSE_URL)?;
@@ -246,9 +250,10 @@ pub(crate) fn sorted_for(
 /// scan names each file's id in the `$file` column.
 fn group_files(files: &[Arc<DataFile>], partitions: usize, row_id: bool) -> Vec<FileGroup> {
     let mut sorted: Vec<&Arc<DataFile>> = files.iter().collect();
-    sorted.sort_by(|a, b| b.byte_size.cmp(&a.byte_size));
-    let mut groups: Vec<(u64, Vec<PartitionedFile>)> =
-        (0..partitions.min(files.len())).map(|_| (0, Vec::new())).collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.byte_size));
+    let mut groups: Vec<(u64, Vec<PartitionedFile>)> = (0..partitions.min(files.len()))
+        .map(|_| (0, Vec::new()))
+        .collect();
     for f in sorted {
         let mut file = PartitionedFile::new(f.path.clone(), f.byte_size);
         if row_id {
@@ -344,9 +349,7 @@ impl FileStatistics<'_> {
             .files
             .iter()
             .map(|f| match &f.stats {
-                Some(s) if s.min_max.num_columns() > index => {
-                    s.min_max.column(index).slice(row, 1)
-                }
+                Some(s) if s.min_max.num_columns() > index => s.min_max.column(index).slice(row, 1),
                 _ => new_null_array(ty, 1),
             })
             .collect();
@@ -373,7 +376,11 @@ impl PruningStatistics for FileStatistics<'_> {
         let counts: UInt64Array = self
             .files
             .iter()
-            .map(|f| f.stats.as_ref().and_then(|s| s.null_counts.get(index).copied()))
+            .map(|f| {
+                f.stats
+                    .as_ref()
+                    .and_then(|s| s.null_counts.get(index).copied())
+            })
             .collect();
         // Deleted rows may have held the nulls, so a count is only a bound
         // when nothing is deleted.
@@ -527,9 +534,10 @@ fn fit_strings(array: &ArrayRef, ty: &ColumnType, n: u32) -> Result<Option<Array
     };
     let limit = n as usize;
     let is_char = matches!(ty, ColumnType::Char(_));
-    let needs_change = strings.iter().flatten().any(|s| {
-        s.len() > limit || (is_char && s.ends_with(' '))
-    });
+    let needs_change = strings
+        .iter()
+        .flatten()
+        .any(|s| s.len() > limit || (is_char && s.ends_with(' ')));
     if !needs_change {
         return Ok(None);
     }

@@ -203,8 +203,14 @@ impl Storage {
             .get(column)
             .copied()
             .unwrap_or(spec.seed);
-        let mut map = self.inner.identity.lock().unwrap_or_else(|e| e.into_inner());
-        let next = map.entry((table.id, column.to_string())).or_insert(recorded);
+        let mut map = self
+            .inner
+            .identity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let next = map
+            .entry((table.id, column.to_string()))
+            .or_insert(recorded);
         if spec.step > 0 {
             *next = (*next).max(recorded);
         } else {

@@ -100,7 +100,9 @@ impl ColumnType {
     /// Reads back a name written by [`ColumnType::sql_name`].
     pub fn parse_sql_name(name: &str) -> Option<ColumnType> {
         let arg = |prefix: &str| -> Option<&str> {
-            name.strip_prefix(prefix)?.strip_prefix('(')?.strip_suffix(')')
+            name.strip_prefix(prefix)?
+                .strip_prefix('(')?
+                .strip_suffix(')')
         };
         Some(match name {
             "smallint" => ColumnType::SmallInt,

@@ -24,14 +24,7 @@ use crate::table::write_rows;
 
 pub(crate) async fn create_table(session: &mut Session, ct: &CreateTable) -> Result<Output> {
     let (schema_id, name) = session.creation_target(&ct.name, ct.temporary)?;
-    let temporary = ct.temporary || name.starts_with('#');
-    let schema_id = if temporary && !ct.temporary && ct.name.0.len() == 1 {
-        session.temp_schema_id()?
-    } else if temporary && ct.temporary {
-        session.temp_schema_id()?
-    } else {
-        schema_id
-    };
+    let temporary = ct.temporary || (ct.name.0.len() == 1 && name.starts_with('#'));
     let exists = lock(&session.shared)
         .tx()
         .catalog()
@@ -184,7 +177,9 @@ pub(crate) async fn create_table(session: &mut Session, ct: &CreateTable) -> Res
     }
     check_definition(&def)?;
 
-    let id = lock(&session.shared).tx().create_table(schema_id, &name, def)?;
+    let id = lock(&session.shared)
+        .tx()
+        .create_table(schema_id, &name, def)?;
     let Some(plan) = query_plan else {
         return Ok(Output::Command("CREATE TABLE".into()));
     };
@@ -259,7 +254,9 @@ pub(crate) fn column_type(t: &SqlType) -> Result<ColumnType> {
         T::Real | T::Float4 => ColumnType::Real,
         T::Double(_) | T::DoublePrecision | T::Float8 => ColumnType::Double,
         T::Float(info) => match info {
-            ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _) if *p <= 24 => {
+            ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _)
+                if *p <= 24 =>
+            {
                 ColumnType::Real
             }
             _ => ColumnType::Double,
@@ -268,7 +265,7 @@ pub(crate) fn column_type(t: &SqlType) -> Result<ColumnType> {
             let (precision, scale) = match info {
                 ExactNumberInfo::None => (18, 0),
                 ExactNumberInfo::Precision(p) => (*p, 0),
-                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, i64::try_from(*s).unwrap_or(i64::MAX)),
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
             };
             if precision == 0 || precision > u64::from(MAX_DECIMAL_PRECISION) {
                 return Err(EngineError::sql(
@@ -332,7 +329,10 @@ pub(crate) fn column_type(t: &SqlType) -> Result<ColumnType> {
         other => {
             return Err(EngineError::sql(
                 SqlState::UndefinedObject,
-                format!("type \"{}\" does not exist", other.to_string().to_lowercase()),
+                format!(
+                    "type \"{}\" does not exist",
+                    other.to_string().to_lowercase()
+                ),
             ));
         }
     })
@@ -402,7 +402,9 @@ pub(crate) async fn create_schema(
         SchemaName::Simple(n) => (n, None),
         SchemaName::NamedAuthorization(n, auth) => (n, Some(folded(auth))),
         SchemaName::UnnamedAuthorization(_) => {
-            return Err(EngineError::unsupported("CREATE SCHEMA AUTHORIZATION without a name"));
+            return Err(EngineError::unsupported(
+                "CREATE SCHEMA AUTHORIZATION without a name",
+            ));
         }
     };
     let schema = schema_name(schema)?;
@@ -430,7 +432,10 @@ pub(crate) async fn create_schema(
 
 fn schema_name(name: &ObjectName) -> Result<String> {
     match name.0.as_slice() {
-        [one] => Ok(one.as_ident().map(folded).unwrap_or_else(|| one.to_string())),
+        [one] => Ok(one
+            .as_ident()
+            .map(folded)
+            .unwrap_or_else(|| one.to_string())),
         _ => Err(EngineError::sql(
             SqlState::SyntaxError,
             format!("improper qualified name (too many dotted names): {name}"),
@@ -515,7 +520,9 @@ pub(crate) fn drop_objects(
             }
             Ok(Output::Command("DROP SCHEMA".into()))
         }
-        other => Err(EngineError::unsupported(format!("DROP {other} is not supported"))),
+        other => Err(EngineError::unsupported(format!(
+            "DROP {other} is not supported"
+        ))),
     }
 }
 
@@ -535,4 +542,80 @@ pub(crate) async fn truncate(session: &mut Session, names: &[ObjectName]) -> Res
     }
     session.commit_now().await?;
     Ok(Output::Command("TRUNCATE TABLE".into()))
+}
+
+/// CREATE [OR REPLACE] VIEW. A view with schema binding is planned now, so
+/// that its columns are known and a broken query fails here; a late-binding
+/// view is checked only when used.
+pub(crate) async fn create_view(session: &mut Session, cv: &ast::CreateView) -> Result<Output> {
+    if cv.materialized {
+        return Err(EngineError::unsupported(
+            "CREATE MATERIALIZED VIEW is not supported",
+        ));
+    }
+    let (schema_id, name) = session.creation_target(&cv.name, false)?;
+    let existing = lock(&session.shared)
+        .tx()
+        .catalog()
+        .table(schema_id, &name)
+        .cloned();
+    if let Some(e) = &existing {
+        if cv.if_not_exists {
+            return Ok(Output::Command("CREATE VIEW".into()));
+        }
+        if !(cv.or_replace && e.def.is_view()) {
+            return Err(EngineError::sql(
+                SqlState::DuplicateTable,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+    }
+    let aliases: Vec<String> = cv.columns.iter().map(|c| folded(&c.name)).collect();
+    let mut columns = Vec::new();
+    if !cv.with_no_schema_binding {
+        let stmt = Statement::Query(cv.query.clone());
+        let plan = crate::handler::query::plan_statement(session, &stmt).await?;
+        let fields = plan.schema().fields();
+        if aliases.len() > fields.len() {
+            return Err(EngineError::sql(
+                SqlState::SyntaxError,
+                "CREATE VIEW specifies more column names than columns",
+            ));
+        }
+        for (i, field) in fields.iter().enumerate() {
+            columns.push(ColumnDef {
+                name: aliases
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| field.name().to_lowercase()),
+                ty: column_type_of_arrow(field.data_type(), field.metadata()),
+                not_null: false,
+                default: None,
+                identity: None,
+                encode: None,
+            });
+        }
+    } else {
+        for a in &aliases {
+            columns.push(ColumnDef {
+                name: a.clone(),
+                ty: ColumnType::Varchar(MAX_VARCHAR),
+                not_null: false,
+                default: None,
+                identity: None,
+                encode: None,
+            });
+        }
+    }
+    let mut def = TableDef::new(columns, session.info.user.clone());
+    def.view_sql = Some(cv.query.to_string());
+    def.no_schema_binding = cv.with_no_schema_binding;
+    let mut state = lock(&session.shared);
+    match existing {
+        Some(e) => state.tx().alter_table(e.id, schema_id, &name, def)?,
+        None => {
+            state.tx().create_table(schema_id, &name, def)?;
+        }
+    }
+    Ok(Output::Command("CREATE VIEW".into()))
 }

@@ -46,7 +46,12 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn target(session: &mut Session, name: &ObjectName, alias: Option<&Ident>, verb: &str) -> Result<Target> {
+fn target(
+    session: &mut Session,
+    name: &ObjectName,
+    alias: Option<&Ident>,
+    verb: &str,
+) -> Result<Target> {
     let entry = session.table_entry(name)?;
     if entry.def.is_view() {
         return Err(EngineError::sql(
@@ -105,10 +110,16 @@ async fn run_query(
 ) -> Result<SendableRecordBatchStream> {
     let mut statements = parse_statements(sql)?;
     let Some(stmt) = statements.pop() else {
-        return Err(EngineError::sql(SqlState::InternalError, "empty internal query"));
+        return Err(EngineError::sql(
+            SqlState::InternalError,
+            "empty internal query",
+        ));
     };
     let Stmt::Sql(stmt) = stmt.stmt else {
-        return Err(EngineError::sql(SqlState::InternalError, "unexpected internal query"));
+        return Err(EngineError::sql(
+            SqlState::InternalError,
+            "unexpected internal query",
+        ));
     };
     let plan = crate::handler::query::plan_with_params(session, &stmt, params).await?;
     crate::handler::query::execute_plan(session, plan).await
@@ -125,7 +136,10 @@ impl Locations {
     /// Adds a location; false if it was already there.
     fn insert(&mut self, file: i64, row: i64) -> Result<bool> {
         let (Ok(file), Ok(row)) = (u64::try_from(file), u32::try_from(row)) else {
-            return Err(EngineError::sql(SqlState::InternalError, "bad row location"));
+            return Err(EngineError::sql(
+                SqlState::InternalError,
+                "bad row location",
+            ));
         };
         let fresh = self.by_file.entry(file).or_default().insert(row);
         if fresh {
@@ -203,7 +217,9 @@ impl<'a> NewRows<'a> {
                     return Err(e.into());
                 }
             };
-            lock(&self.session.shared).tx().add_files(self.entry.id, files)?;
+            lock(&self.session.shared)
+                .tx()
+                .add_files(self.entry.id, files)?;
         }
         Ok(self.count)
     }
@@ -234,12 +250,15 @@ fn cast_columns(columns: &[ArrayRef], schema: &SchemaRef) -> Result<RecordBatch>
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| EngineError::DataFusion(DataFusionError::ArrowError(Box::new(e), None)))?;
-    Ok(RecordBatch::try_new(Arc::clone(schema), cast)
-        .map_err(|e| EngineError::DataFusion(DataFusionError::ArrowError(Box::new(e), None)))?)
+    RecordBatch::try_new(Arc::clone(schema), cast)
+        .map_err(|e| EngineError::DataFusion(DataFusionError::ArrowError(Box::new(e), None)))
 }
 
 /// A query's rows cast to a table's schema (CREATE TABLE AS).
-pub(crate) fn cast_stream(stream: SendableRecordBatchStream, schema: SchemaRef) -> SendableRecordBatchStream {
+pub(crate) fn cast_stream(
+    stream: SendableRecordBatchStream,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
     let target = Arc::clone(&schema);
     let mapped = stream.map(move |batch| {
         let batch = batch?;
@@ -248,12 +267,19 @@ pub(crate) fn cast_stream(stream: SendableRecordBatchStream, schema: SchemaRef) 
     Box::pin(RecordBatchStreamAdapter::new(schema, mapped))
 }
 
-pub(crate) async fn delete(session: &mut Session, d: &Delete, params: Vec<ScalarValue>) -> Result<Output> {
+pub(crate) async fn delete(
+    session: &mut Session,
+    d: &Delete,
+    params: Vec<ScalarValue>,
+) -> Result<Output> {
     let from = match &d.from {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
     let Some(first) = from.first() else {
-        return Err(EngineError::sql(SqlState::SyntaxError, "DELETE needs a table"));
+        return Err(EngineError::sql(
+            SqlState::SyntaxError,
+            "DELETE needs a table",
+        ));
     };
     let t = table_target(session, &first.relation, "delete from")?;
     let mut sql = format!(
@@ -307,7 +333,10 @@ fn updated_columns(
         let Some(i) = t.entry.def.column_index(&col) else {
             return Err(EngineError::sql(
                 SqlState::UndefinedColumn,
-                format!("column \"{col}\" of relation \"{}\" does not exist", t.entry.name),
+                format!(
+                    "column \"{col}\" of relation \"{}\" does not exist",
+                    t.entry.name
+                ),
             ));
         };
         if exprs[i].is_some() {
@@ -321,12 +350,20 @@ fn updated_columns(
     Ok(exprs
         .into_iter()
         .zip(&t.entry.def.columns)
-        .map(|(e, c)| e.unwrap_or_else(|| format!("{}.{}", quote(&t.alias), quote(&c.name))))
+        .enumerate()
+        .map(|(i, (e, c))| {
+            let e = e.unwrap_or_else(|| format!("{}.{}", quote(&t.alias), quote(&c.name)));
+            format!("{e} AS \"$u{i}\"")
+        })
         .collect::<Vec<_>>()
         .join(", "))
 }
 
-pub(crate) async fn update(session: &mut Session, u: &Update, params: Vec<ScalarValue>) -> Result<Output> {
+pub(crate) async fn update(
+    session: &mut Session,
+    u: &Update,
+    params: Vec<ScalarValue>,
+) -> Result<Output> {
     let t = table_target(session, &u.table.relation, "update")?;
     let mut sql = format!(
         "SELECT {a}.\"{FILE_COLUMN}\", {a}.\"{ROW_COLUMN}\", {cols} FROM {table} AS {a}{joins}",
@@ -335,7 +372,9 @@ pub(crate) async fn update(session: &mut Session, u: &Update, params: Vec<Scalar
         table = t.rowid_table,
         joins = joins_sql(&u.table),
     );
-    if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) = &u.from {
+    if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) =
+        &u.from
+    {
         for f in from {
             sql.push_str(&format!(", {f}"));
         }
@@ -371,7 +410,11 @@ pub(crate) async fn update(session: &mut Session, u: &Update, params: Vec<Scalar
     Ok(Output::Command(format!("UPDATE {n}")))
 }
 
-pub(crate) async fn merge(session: &mut Session, m: &Merge, params: Vec<ScalarValue>) -> Result<Output> {
+pub(crate) async fn merge(
+    session: &mut Session,
+    m: &Merge,
+    params: Vec<ScalarValue>,
+) -> Result<Output> {
     let t = table_target(session, &m.table, "merge into")?;
     let mut update = None;
     let mut delete = false;
@@ -386,7 +429,9 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, params: Vec<ScalarVa
             (MergeClauseKind::Matched, MergeAction::Update(u)) if update.is_none() && !delete => {
                 update = Some(&u.assignments)
             }
-            (MergeClauseKind::Matched, MergeAction::Delete { .. }) if update.is_none() && !delete => {
+            (MergeClauseKind::Matched, MergeAction::Delete { .. })
+                if update.is_none() && !delete =>
+            {
                 delete = true
             }
             (
@@ -422,7 +467,12 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, params: Vec<ScalarVa
         } else {
             ins.columns
                 .iter()
-                .map(|n| n.0.last().and_then(|p| p.as_ident()).map(folded).unwrap_or_default())
+                .map(|n| {
+                    n.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(folded)
+                        .unwrap_or_default()
+                })
                 .collect()
         };
         if columns.len() != values.content.len() {
@@ -436,13 +486,17 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, params: Vec<ScalarVa
             let Some(i) = t.entry.def.column_index(name) else {
                 return Err(EngineError::sql(
                     SqlState::UndefinedColumn,
-                    format!("column \"{name}\" of relation \"{}\" does not exist", t.entry.name),
+                    format!(
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        t.entry.name
+                    ),
                 ));
             };
             exprs[i] = Some(format!("({value})"));
         }
-        for (e, c) in exprs.into_iter().zip(&t.entry.def.columns) {
-            select.push(e.unwrap_or_else(|| c.default.clone().unwrap_or_else(|| "NULL".into())));
+        for (i, (e, c)) in exprs.into_iter().zip(&t.entry.def.columns).enumerate() {
+            let e = e.unwrap_or_else(|| c.default.clone().unwrap_or_else(|| "NULL".into()));
+            select.push(format!("{e} AS \"$i{i}\""));
         }
     }
     let sql = format!(
@@ -486,7 +540,9 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, params: Vec<ScalarVa
             if insert.is_some() {
                 let unmatched = datafusion::arrow::compute::not(&matched)?;
                 let rows = filter_record_batch(&batch, &unmatched)?;
-                inserted.push(&rows.columns()[insert_at..insert_at + width]).await?;
+                inserted
+                    .push(&rows.columns()[insert_at..insert_at + width])
+                    .await?;
             }
         }
         Ok(())

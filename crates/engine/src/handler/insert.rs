@@ -38,13 +38,21 @@ pub(crate) async fn execute(
     let mut columns: Vec<String> = insert
         .columns
         .iter()
-        .map(|n| n.0.last().and_then(|p| p.as_ident()).map(folded).unwrap_or_default())
+        .map(|n| {
+            n.0.last()
+                .and_then(|p| p.as_ident())
+                .map(folded)
+                .unwrap_or_default()
+        })
         .collect();
     for c in &columns {
         let Some(def) = entry.def.columns.iter().find(|d| &d.name == c) else {
             return Err(EngineError::sql(
                 SqlState::UndefinedColumn,
-                format!("column \"{c}\" of relation \"{}\" does not exist", entry.name),
+                format!(
+                    "column \"{c}\" of relation \"{}\" does not exist",
+                    entry.name
+                ),
             ));
         };
         if def.identity.is_some_and(|i| !i.by_default) {
@@ -75,7 +83,12 @@ pub(crate) async fn execute(
         }
         Some(query) => {
             if let SetExpr::Values(values) = query.body.as_mut() {
-                let width = values.rows.iter().map(|r| r.content.len()).max().unwrap_or(0);
+                let width = values
+                    .rows
+                    .iter()
+                    .map(|r| r.content.len())
+                    .max()
+                    .unwrap_or(0);
                 if !explicit && width < columns.len() {
                     columns.truncate(width);
                 }
@@ -153,7 +166,10 @@ fn null() -> Expr {
 fn values_query(row: &[Expr]) -> Result<Query> {
     let text = format!(
         "VALUES ({})",
-        row.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+        row.iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let dialect = datafusion::sql::sqlparser::dialect::RedshiftSqlDialect {};
     datafusion::sql::sqlparser::parser::Parser::new(&dialect)

@@ -59,6 +59,7 @@ pub(crate) async fn execute(
             let names: Vec<_> = t.table_names.iter().map(|n| n.name.clone()).collect();
             ddl::truncate(session, &names).await
         }
+        Statement::CreateView(v) => ddl::create_view(session, v).await,
         Statement::Insert(i) => insert::execute(session, i, params).await,
         Statement::Delete(d) => dml::delete(session, d, params).await,
         Statement::Update(u) => dml::update(session, u, params).await,

@@ -83,9 +83,10 @@ fn bind(mut plan: LogicalPlan, params: Vec<ScalarValue>) -> Result<LogicalPlan> 
 async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
     // Functions such as now() read the statement's start time.
     session.state.mark_start_execution();
+    let stmt = crate::view::expand(session, stmt)?.unwrap_or_else(|| stmt.clone());
     Ok(session
         .state
-        .statement_to_plan(DFStatement::Statement(Box::new(stmt.clone())))
+        .statement_to_plan(DFStatement::Statement(Box::new(stmt)))
         .await?)
 }
 

@@ -122,9 +122,8 @@ fn object_name(parser: &mut Parser) -> Result<ObjectName, ParserError> {
     let mut name = parser.parse_object_name(false)?;
     for part in &mut name.0 {
         if let Some(i) = part.as_ident().cloned() {
-            *part = datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(
-                folded(&i),
-            ));
+            *part =
+                datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(folded(&i)));
         }
     }
     Ok(name)
@@ -195,11 +194,15 @@ fn element(parser: &mut Parser, table: &mut CreateTable) -> Result<(), ParserErr
         parser.parse_identifier()?;
     }
     if parser.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
-        table.constraints.push(TableConstraint::PrimaryKey(ident_list(parser)?));
+        table
+            .constraints
+            .push(TableConstraint::PrimaryKey(ident_list(parser)?));
         return Ok(());
     }
     if parser.parse_keyword(Keyword::UNIQUE) {
-        table.constraints.push(TableConstraint::Unique(ident_list(parser)?));
+        table
+            .constraints
+            .push(TableConstraint::Unique(ident_list(parser)?));
         return Ok(());
     }
     if parser.parse_keywords(&[Keyword::FOREIGN, Keyword::KEY]) {
