@@ -275,7 +275,9 @@ impl Session {
                 handler::describe_utility(self, s),
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
-            Stmt::CreateTable(_) => (declared_types(declared, 0), Arc::new(Schema::empty())),
+            Stmt::CreateTable(_) | Stmt::AppendFrom { .. } => {
+                (declared_types(declared, 0), Arc::new(Schema::empty()))
+            }
         };
         Ok(Prepared {
             statement: Some(statement),
@@ -536,6 +538,12 @@ impl Session {
             Stmt::Abort => handler::transaction::rollback(self).await,
             Stmt::Sql(s) => handler::execute(self, s, params).await,
             Stmt::CreateTable(ct) => handler::ddl::create_table(self, ct).await,
+            Stmt::AppendFrom {
+                target,
+                source,
+                ignore_extra,
+                fill_target,
+            } => handler::alter::append(self, target, source, *ignore_extra, *fill_target).await,
         }
     }
 }
@@ -640,7 +648,7 @@ pub(crate) fn merge_param_types(
 fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
-        Stmt::CreateTable(_) => false,
+        Stmt::CreateTable(_) | Stmt::AppendFrom { .. } => false,
         Stmt::Sql(s) => matches!(
             s.as_ref(),
             Statement::Commit { .. } | Statement::Rollback { .. }

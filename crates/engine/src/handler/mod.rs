@@ -5,6 +5,7 @@
 //! DDL, DML) to [`query`]. Later statement kinds (COPY, UNLOAD, GRANT, CREATE
 //! USER, ...) each get a file of their own beside these.
 
+pub(crate) mod alter;
 pub(crate) mod ddl;
 pub(crate) mod dml;
 pub(crate) mod insert;
@@ -60,6 +61,11 @@ pub(crate) async fn execute(
             ddl::truncate(session, &names).await
         }
         Statement::CreateView(v) => ddl::create_view(session, v).await,
+        Statement::AlterTable(a) => {
+            alter::alter_table(session, &a.name, a.if_exists, &a.operations).await
+        }
+        Statement::Vacuum(v) => alter::vacuum(session, v.table_name.as_ref()).await,
+        Statement::Analyze(a) => alter::analyze(session, a.table_name.as_ref()),
         Statement::Insert(i) => insert::execute(session, i, params).await,
         Statement::Delete(d) => dml::delete(session, d, params).await,
         Statement::Update(u) => dml::update(session, u, params).await,

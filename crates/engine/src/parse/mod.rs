@@ -28,6 +28,13 @@ pub enum Stmt {
     Abort,
     /// Redshift's CREATE TABLE, parsed by [`create_table`].
     CreateTable(Box<create_table::CreateTable>),
+    /// `ALTER TABLE target APPEND FROM source [IGNOREEXTRA | FILLTARGET]`.
+    AppendFrom {
+        target: ast::ObjectName,
+        source: ast::ObjectName,
+        ignore_extra: bool,
+        fill_target: bool,
+    },
 }
 
 /// A parsed statement with the text it came from.
@@ -108,6 +115,10 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
             text,
         });
     }
+    if let Some(append) = parse_append(&mut parser).map_err(|e| syntax_error(sql, e))? {
+        expect_end(sql, &parser)?;
+        return Ok(ParsedStatement { stmt: append, text });
+    }
     let mut stmt = parser.parse_statement().map_err(|e| syntax_error(sql, e))?;
     crate::rewrite::rewrite(&mut stmt);
     expect_end(sql, &parser)?;
@@ -115,6 +126,45 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
         stmt: Stmt::Sql(Box::new(stmt)),
         text,
     })
+}
+
+/// `ALTER TABLE t APPEND FROM s ...`, which sqlparser does not know.
+fn parse_append(parser: &mut Parser) -> std::result::Result<Option<Stmt>, ParserError> {
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    if !(word(&parser.peek_nth_token(0).token, "alter")
+        && word(&parser.peek_nth_token(1).token, "table"))
+    {
+        return Ok(None);
+    }
+    // ALTER TABLE <name> APPEND: the name may have up to three parts.
+    let append_at = (3..=7).find(|n| word(&parser.peek_nth_token(*n).token, "append"));
+    let Some(_) = append_at else {
+        return Ok(None);
+    };
+    parser.next_token();
+    parser.next_token();
+    let target = parser.parse_object_name(false)?;
+    if !word(&parser.peek_token().token, "append") {
+        return parser.expected("APPEND", parser.peek_token());
+    }
+    parser.next_token();
+    parser.expect_keyword(Keyword::FROM)?;
+    let source = parser.parse_object_name(false)?;
+    let mut ignore_extra = false;
+    let mut fill_target = false;
+    if word(&parser.peek_token().token, "ignoreextra") {
+        parser.next_token();
+        ignore_extra = true;
+    } else if word(&parser.peek_token().token, "filltarget") {
+        parser.next_token();
+        fill_target = true;
+    }
+    Ok(Some(Stmt::AppendFrom {
+        target,
+        source,
+        ignore_extra,
+        fill_target,
+    }))
 }
 
 /// Anything after the statement (other than whitespace) is an error.
