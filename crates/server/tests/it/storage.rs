@@ -229,6 +229,7 @@ async fn acknowledged_commits_survive_sigkill() {
         }
         let _ = child.wait();
     }
+    eprintln!("{} commits acknowledged across {rounds} kills", acked.len());
     assert!(
         acked.len() > rounds,
         "too few commits to prove anything: {}",
