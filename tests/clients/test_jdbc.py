@@ -147,11 +147,6 @@ def test_types_java_classes(jdbc_run):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CHAR(n) and VARCHAR(n) need the declared type kept with the table, which the "
-    "durable-tables work brings (issue 3); today they are reported as varchar without a length",
-)
 def test_types_metadata(jdbc_run):
     assert _get(jdbc_run, "types_metadata") == (
         "int2,int4,int8,numeric,numeric,float4,float8,bool,bpchar,varchar,date,timestamp,timestamptz"

@@ -39,6 +39,8 @@ pub use datafusion::common::ScalarValue;
 pub use datafusion::execution::SendableRecordBatchStream;
 pub use error::{EngineError, Result};
 pub use parse::ParsedStatement;
+/// Field metadata naming a column's Redshift type (`character(3)`).
+pub use shale_storage::types::TYPE_METADATA_KEY;
 pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
 pub use vars::SessionVars;
 

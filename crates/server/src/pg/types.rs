@@ -77,6 +77,21 @@ fn type_modifier(dt: &DataType) -> i32 {
     }
 }
 
+/// A table column's declared character type: `character(n)` is BPCHAR and
+/// `character varying(n)` VARCHAR, each with the length as its modifier.
+fn declared_character_type(f: &Field) -> Option<(Type, i32)> {
+    let name = f.metadata().get(shale_engine::TYPE_METADATA_KEY)?;
+    let (ty, rest) = if let Some(rest) = name.strip_prefix("character varying(") {
+        (Type::VARCHAR, rest)
+    } else if let Some(rest) = name.strip_prefix("character(") {
+        (Type::BPCHAR, rest)
+    } else {
+        return None;
+    };
+    let n: i32 = rest.strip_suffix(')')?.parse().ok()?;
+    Some((ty, n + 4))
+}
+
 /// The RowDescription fields of a result, with each column's format.
 pub fn field_infos(fields: &[std::sync::Arc<Field>], format: &Format) -> Vec<FieldInfo> {
     fields
@@ -84,11 +99,14 @@ pub fn field_infos(fields: &[std::sync::Arc<Field>], format: &Format) -> Vec<Fie
         .enumerate()
         .map(|(i, f)| {
             let dt = canonical(f.data_type());
-            let ty = pg_type(&dt);
+            let (ty, modifier) = match declared_character_type(f) {
+                Some(declared) if dt == DataType::Utf8 => declared,
+                _ => (pg_type(&dt), type_modifier(&dt)),
+            };
             let size = type_size(&ty);
             FieldInfo::new(f.name().clone(), None, None, ty, format.format_for(i))
                 .with_type_size(size)
-                .with_type_modifier(type_modifier(&dt))
+                .with_type_modifier(modifier)
         })
         .collect()
 }
