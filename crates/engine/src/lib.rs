@@ -39,9 +39,9 @@ pub use datafusion::common::ScalarValue;
 pub use datafusion::execution::SendableRecordBatchStream;
 pub use error::{EngineError, Result};
 pub use parse::ParsedStatement;
+pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
 /// Field metadata naming a column's Redshift type (`character(3)`).
 pub use shale_storage::types::TYPE_METADATA_KEY;
-pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
 pub use vars::SessionVars;
 
 /// The `server_version` Redshift reports; drivers parse it (see clients.md).

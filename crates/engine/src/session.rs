@@ -270,8 +270,20 @@ impl Session {
             Stmt::Sql(s) if handler::query::is_planned(s) => {
                 handler::query::describe(self, s, declared).await?
             }
+            Stmt::Sql(s)
+                if matches!(
+                    s.as_ref(),
+                    Statement::Delete(_) | Statement::Update(_) | Statement::Merge(_)
+                ) =>
+            {
+                let inferred = handler::dml::parameter_types(self, s).await?;
+                (
+                    merge_param_types(declared, inferred),
+                    Arc::new(Schema::empty()),
+                )
+            }
             Stmt::Sql(s) => (
-                declared_types(declared, 0),
+                declared_types(declared, max_placeholder(s)),
                 handler::describe_utility(self, s),
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
@@ -279,6 +291,11 @@ impl Session {
                 (declared_types(declared, 0), Arc::new(Schema::empty()))
             }
         };
+        if self.tx == TxStatus::Idle {
+            // Describing read the catalog; the statement itself will run in
+            // a transaction of its own.
+            drop(lock(&self.shared).take());
+        }
         Ok(Prepared {
             statement: Some(statement),
             param_types,
@@ -295,6 +312,11 @@ impl Session {
         let ends_block = ends_transaction(&statement.stmt);
         if self.tx == TxStatus::Failed && !ends_block {
             return Err(EngineError::InFailedTransaction);
+        }
+        if self.tx == TxStatus::Idle {
+            // A statement outside a block starts from a fresh snapshot, and
+            // nothing left by a describe or a cancelled statement carries over.
+            drop(lock(&self.shared).take());
         }
         let timeout_ms = self.vars.statement_timeout_ms();
         let result = if timeout_ms > 0 {
@@ -621,6 +643,21 @@ impl Drop for Session {
             });
         }
     }
+}
+
+/// The highest `$n` in a statement (DML that DataFusion does not describe).
+fn max_placeholder(stmt: &Statement) -> usize {
+    let mut max = 0;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| {
+        if let datafusion::sql::sqlparser::ast::Expr::Value(v) = e
+            && let datafusion::sql::sqlparser::ast::Value::Placeholder(p) = &v.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+        {
+            max = max.max(n);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    max
 }
 
 fn declared_types(declared: &[Option<DataType>], at_least: usize) -> Vec<DataType> {

@@ -14,14 +14,15 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::{CastOptions, cast_with_options, filter_record_batch};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::sql::sqlparser::ast::{
     AssignmentTarget, Delete, FromTable, Ident, Merge, MergeAction, MergeClauseKind,
-    MergeInsertKind, ObjectName, TableFactor, TableWithJoins, Update, UpdateTableFromKind,
+    MergeInsertKind, ObjectName, Statement, TableFactor, TableWithJoins, Update,
+    UpdateTableFromKind,
 };
 use futures::StreamExt;
 use shale_common::SqlState;
@@ -100,6 +101,39 @@ fn table_target(session: &mut Session, relation: &TableFactor, verb: &str) -> Re
 
 fn joins_sql(t: &TableWithJoins) -> String {
     t.joins.iter().map(|j| format!(" {j}")).collect()
+}
+
+/// Whether a statement runs, or is only described (its `$n` types found).
+pub(crate) enum Mode<'a> {
+    Run(Vec<ScalarValue>),
+    Describe(&'a mut Vec<Option<DataType>>),
+}
+
+/// The `$n` types of a DELETE, UPDATE or MERGE, from its internal query.
+pub(crate) async fn parameter_types(
+    session: &mut Session,
+    stmt: &Statement,
+) -> Result<Vec<Option<DataType>>> {
+    let mut types = Vec::new();
+    match stmt {
+        Statement::Delete(d) => delete(session, d, Mode::Describe(&mut types)).await?,
+        Statement::Update(u) => update(session, u, Mode::Describe(&mut types)).await?,
+        Statement::Merge(m) => merge(session, m, Mode::Describe(&mut types)).await?,
+        _ => return Ok(types),
+    };
+    Ok(types)
+}
+
+async fn describe_query(session: &mut Session, sql: &str) -> Result<Vec<Option<DataType>>> {
+    let mut statements = parse_statements(sql)?;
+    let Some(Stmt::Sql(stmt)) = statements.pop().map(|s| s.stmt) else {
+        return Err(EngineError::sql(
+            SqlState::InternalError,
+            "unexpected internal query",
+        ));
+    };
+    let plan = crate::handler::query::plan_statement(session, &stmt).await?;
+    crate::handler::query::parameter_types(&plan)
 }
 
 /// Plans and runs an internal query, binding the statement's parameters.
@@ -267,11 +301,7 @@ pub(crate) fn cast_stream(
     Box::pin(RecordBatchStreamAdapter::new(schema, mapped))
 }
 
-pub(crate) async fn delete(
-    session: &mut Session,
-    d: &Delete,
-    params: Vec<ScalarValue>,
-) -> Result<Output> {
+pub(crate) async fn delete(session: &mut Session, d: &Delete, mode: Mode<'_>) -> Result<Output> {
     let from = match &d.from {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
@@ -294,6 +324,13 @@ pub(crate) async fn delete(
     if let Some(w) = &d.selection {
         sql.push_str(&format!(" WHERE {w}"));
     }
+    let params = match mode {
+        Mode::Run(params) => params,
+        Mode::Describe(types) => {
+            *types = describe_query(session, &sql).await?;
+            return Ok(Output::Command(String::new()));
+        }
+    };
     let mut stream = run_query(session, &sql, params).await?;
     let mut locations = Locations::default();
     while let Some(batch) = stream.next().await {
@@ -359,11 +396,7 @@ fn updated_columns(
         .join(", "))
 }
 
-pub(crate) async fn update(
-    session: &mut Session,
-    u: &Update,
-    params: Vec<ScalarValue>,
-) -> Result<Output> {
+pub(crate) async fn update(session: &mut Session, u: &Update, mode: Mode<'_>) -> Result<Output> {
     let t = table_target(session, &u.table.relation, "update")?;
     let mut sql = format!(
         "SELECT {a}.\"{FILE_COLUMN}\", {a}.\"{ROW_COLUMN}\", {cols} FROM {table} AS {a}{joins}",
@@ -382,6 +415,13 @@ pub(crate) async fn update(
     if let Some(w) = &u.selection {
         sql.push_str(&format!(" WHERE {w}"));
     }
+    let params = match mode {
+        Mode::Run(params) => params,
+        Mode::Describe(types) => {
+            *types = describe_query(session, &sql).await?;
+            return Ok(Output::Command(String::new()));
+        }
+    };
     let mut stream = run_query(session, &sql, params).await?;
     let width = t.entry.def.columns.len();
     let mut locations = Locations::default();
@@ -410,11 +450,7 @@ pub(crate) async fn update(
     Ok(Output::Command(format!("UPDATE {n}")))
 }
 
-pub(crate) async fn merge(
-    session: &mut Session,
-    m: &Merge,
-    params: Vec<ScalarValue>,
-) -> Result<Output> {
+pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> Result<Output> {
     let t = table_target(session, &m.table, "merge into")?;
     let mut update = None;
     let mut delete = false;
@@ -507,6 +543,13 @@ pub(crate) async fn merge(
         a = quote(&t.alias),
         on = m.on,
     );
+    let params = match mode {
+        Mode::Run(params) => params,
+        Mode::Describe(types) => {
+            *types = describe_query(session, &sql).await?;
+            return Ok(Output::Command(String::new()));
+        }
+    };
     let mut stream = run_query(session, &sql, params).await?;
     let mut locations = Locations::default();
     let mut updated = NewRows::new(session, &t.entry);

@@ -67,9 +67,9 @@ pub(crate) async fn execute(
         Statement::Vacuum(v) => alter::vacuum(session, v.table_name.as_ref()).await,
         Statement::Analyze(a) => alter::analyze(session, a.table_name.as_ref()),
         Statement::Insert(i) => insert::execute(session, i, params).await,
-        Statement::Delete(d) => dml::delete(session, d, params).await,
-        Statement::Update(u) => dml::update(session, u, params).await,
-        Statement::Merge(m) => dml::merge(session, m, params).await,
+        Statement::Delete(d) => dml::delete(session, d, dml::Mode::Run(params)).await,
+        Statement::Update(u) => dml::update(session, u, dml::Mode::Run(params)).await,
+        Statement::Merge(m) => dml::merge(session, m, dml::Mode::Run(params)).await,
         Statement::CreateTable(_) => Err(EngineError::sql(
             shale_common::SqlState::SyntaxError,
             "CREATE TABLE could not be read",

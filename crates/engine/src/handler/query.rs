@@ -90,7 +90,7 @@ async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
         .await?)
 }
 
-fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+pub(crate) fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     let by_name: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
     let mut out = vec![None; by_name.len()];
     for (name, ty) in by_name {

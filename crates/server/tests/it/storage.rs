@@ -328,3 +328,41 @@ async fn concurrent_transfers_keep_the_total() {
     assert!(committed > 0);
     server.server.shutdown().await;
 }
+
+/// Drivers that prepare statements (tokio-postgres, pgjdbc) send DML with
+/// `$n` parameters through Parse/Bind/Execute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dml_with_parameters_over_the_extended_protocol() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute("create table p (id int, name varchar(10))")
+        .await
+        .expect("table");
+    let n = client
+        .execute("insert into p values ($1, $2)", &[&1i32, &"one"])
+        .await
+        .expect("insert");
+    assert_eq!(n, 1);
+    client
+        .execute("insert into p values ($1, $2)", &[&2i32, &"two"])
+        .await
+        .expect("insert");
+    let n = client
+        .execute("update p set name = $1 where id = $2", &[&"uno", &1i32])
+        .await
+        .expect("update");
+    assert_eq!(n, 1);
+    let n = client
+        .execute("delete from p where id = $1", &[&2i32])
+        .await
+        .expect("delete");
+    assert_eq!(n, 1);
+    let rows = client
+        .query("select id, name from p where id = $1", &[&1i32])
+        .await
+        .expect("select");
+    let got: Vec<(i32, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, vec![(1, "uno".to_string())]);
+    server.server.shutdown().await;
+}
