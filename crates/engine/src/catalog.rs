@@ -20,6 +20,10 @@ use shale_storage::{Catalog, ObjectId, Storage, TableEntry, Transaction};
 
 use crate::table::{DefaultParser, ShaleTable};
 
+/// DataFusion's default schema: not a real schema, but the session's
+/// `search_path`, so that only unqualified names are resolved through it.
+pub(crate) const PATH_SCHEMA: &str = "$search_path";
+
 /// The suffix that asks for a table with row locations.
 pub(crate) const ROW_ID_SUFFIX: &str = "$rowid";
 
@@ -142,13 +146,13 @@ impl CatalogProvider for DatabaseCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         let mut state = lock(&self.session.shared);
-        // DataFusion looks unqualified names up in its default schema; that
-        // one resolves them through the session's search_path instead.
-        let by_path = name == crate::DEFAULT_SCHEMA;
-        let id = match state.tx().catalog().schema(&self.database, name) {
-            Some(s) => s.id,
-            None if by_path => ObjectId::MAX,
-            None => return None,
+        // DataFusion looks unqualified names up in its default schema, which
+        // is no real schema: it resolves them through the search_path.
+        let by_path = name == PATH_SCHEMA;
+        let id = if by_path {
+            ObjectId::MAX
+        } else {
+            state.tx().catalog().schema(&self.database, name)?.id
         };
         Some(Arc::new(DatabaseSchema {
             id,

@@ -97,7 +97,7 @@ impl Engine {
     pub async fn open(config: EngineConfig) -> Result<Arc<Engine>> {
         let storage = Storage::open(&config.warehouse_dir).await?;
         let mut session_config = SessionConfig::new()
-            .with_default_catalog_and_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA)
+            .with_default_catalog_and_schema(DEFAULT_DATABASE, catalog::PATH_SCHEMA)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
             .with_target_partitions(config.target_partitions.max(1));

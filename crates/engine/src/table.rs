@@ -537,7 +537,7 @@ fn fit_strings(array: &ArrayRef, ty: &ColumnType, n: u32) -> Result<Option<Array
     let needs_change = strings
         .iter()
         .flatten()
-        .any(|s| s.len() > limit || (is_char && s.ends_with(' ')));
+        .any(|s| s.len() > limit || (is_char && (s.ends_with(' ') || !s.is_ascii())));
     if !needs_change {
         return Ok(None);
     }

@@ -223,11 +223,13 @@ impl Catalog {
             Op::DropSchema(id) => {
                 let s = self
                     .schemas
-                    .remove(id)
+                    .get(id)
+                    .cloned()
                     .ok_or_else(|| StorageError::UnknownObject(format!("schema {id}")))?;
                 if !self.tables_in(*id).is_empty() {
                     return Err(StorageError::SchemaNotEmpty(s.name.clone()));
                 }
+                self.schemas.remove(id);
                 self.schema_names
                     .remove(&(s.database.clone(), s.name.clone()));
             }

@@ -229,8 +229,12 @@ impl Inner {
     }
 
     fn snapshot(&self) -> Arc<Catalog> {
-        let c = Arc::clone(&self.current.read().unwrap_or_else(|e| e.into_inner()));
+        // Registered while the lock is held, so that a commit publishing a
+        // newer catalog cannot collect files this one still refers to.
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let c = Arc::clone(&current);
         self.hand_out(&c);
+        drop(current);
         c
     }
 
@@ -251,7 +255,21 @@ impl Inner {
             .fold(latest, u64::min)
     }
 
+    /// Commits, or removes the transaction's files if it cannot. Runs to the
+    /// end even when the caller stops waiting, so files are removed exactly
+    /// when no catalog refers to them.
     fn commit_blocking(&self, work: CommitWork) -> Result<u64> {
+        let staged = work.staged.clone();
+        let result = self.commit_staged(work);
+        if result.is_err() {
+            for p in &staged {
+                let _ = std::fs::remove_file(self.root.join(p));
+            }
+        }
+        result
+    }
+
+    fn commit_staged(&self, work: CommitWork) -> Result<u64> {
         // Make the new files durable before the catalog refers to them.
         sync_files(&self.root, &work.staged)?;
 
@@ -531,17 +549,15 @@ impl Transaction {
             base,
             ops: std::mem::take(&mut self.ops),
             read: std::mem::take(&mut self.read),
-            staged: self.staged.clone(),
+            // From here on the commit step owns the files: it keeps them if
+            // it commits and removes them if not, even if this future is
+            // dropped (a cancelled statement, a client that hung up).
+            staged: std::mem::take(&mut self.staged),
         };
         let storage = Arc::clone(&self.storage);
-        let result = tokio::task::spawn_blocking(move || storage.commit_blocking(work))
+        tokio::task::spawn_blocking(move || storage.commit_blocking(work))
             .await
-            .map_err(|e| StorageError::Io(std::io::Error::other(e)))?;
-        if result.is_ok() {
-            // The files now belong to the catalog; Drop must not remove them.
-            self.staged.clear();
-        }
-        result
+            .map_err(|e| StorageError::Io(std::io::Error::other(e)))?
     }
 
     /// Abandons the transaction and removes the files it wrote.

@@ -110,6 +110,7 @@ pub(crate) async fn alter_table(
                         _ => {}
                     }
                 }
+                lock(&session.shared).tx().mark_read(entry.id);
                 if column.not_null && column.default.is_none() && entry.live_rows() > 0 {
                     return Err(EngineError::sql(
                         SqlState::NotNullViolation,
@@ -146,6 +147,11 @@ pub(crate) async fn alter_table(
                         "cannot drop the last column of a table",
                     ));
                 }
+                // Rewritten without the column, so that a later column of
+                // the same name does not find the old values in the files.
+                let select = carried(&def, None);
+                rewrite(session, &entry, def, &select).await?;
+                continue;
             }
             AlterTableOperation::RenameColumn {
                 old_column_name,
@@ -171,13 +177,7 @@ pub(crate) async fn alter_table(
                     }
                 }
                 // Files name columns; the old ones are rewritten with the new name.
-                let select = entry
-                    .def
-                    .columns
-                    .iter()
-                    .map(|c| quote(&c.name))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let select = carried(&def, Some((&old, &new)));
                 rewrite(session, &entry, def, &select).await?;
                 continue;
             }
@@ -277,6 +277,23 @@ pub(crate) async fn alter_table(
     Ok(Output::Command("ALTER TABLE".into()))
 }
 
+/// The select list that reads a table's columns for a new definition:
+/// each new column from the old column of its name (or, for a renamed one,
+/// of its old name), named as the new definition names it.
+fn carried(new: &TableDef, renamed: Option<(&str, &str)>) -> String {
+    new.columns
+        .iter()
+        .map(|c| {
+            let source = match renamed {
+                Some((old, new_name)) if c.name == new_name => old,
+                _ => c.name.as_str(),
+            };
+            format!("{} AS {}", quote(source), quote(&c.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Fails unless every value of a column fits in `bytes`.
 async fn check_fits(
     session: &mut Session,
@@ -371,7 +388,11 @@ async fn rewrite(
         let mut state = lock(&session.shared);
         let tx = state.tx();
         tx.mark_read(entry.id);
-        tx.alter_table(entry.id, entry.schema_id, &entry.name, def)?;
+        // VACUUM keeps the definition; not touching it lets concurrent
+        // blind inserts commit.
+        if def != *entry.def {
+            tx.alter_table(entry.id, entry.schema_id, &entry.name, def)?;
+        }
     }
     let rewritten = current(session, entry.id)?;
     crate::table::write_rows(&session.storage, &session.shared, &rewritten, stream).await?;
@@ -399,6 +420,12 @@ pub(crate) async fn append(
     }
     let t = session.table_entry(target)?;
     let s = session.table_entry(source)?;
+    if t.id == s.id {
+        return Err(EngineError::sql(
+            SqlState::InvalidParameterValue,
+            "cannot append a table to itself",
+        ));
+    }
     let extra_source = s
         .def
         .columns
@@ -463,14 +490,8 @@ pub(crate) async fn vacuum(session: &mut Session, table: Option<&ObjectName>) ->
         if !(has_deletes || unsorted) {
             continue;
         }
-        let select = entry
-            .def
-            .columns
-            .iter()
-            .map(|c| quote(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
         let def = entry.def.as_ref().clone();
+        let select = carried(&def, None);
         rewrite(session, &entry, def, &select).await?;
     }
     Ok(Output::Command("VACUUM".into()))

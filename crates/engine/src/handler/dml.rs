@@ -302,6 +302,12 @@ pub(crate) fn cast_stream(
 }
 
 pub(crate) async fn delete(session: &mut Session, d: &Delete, mode: Mode<'_>) -> Result<Output> {
+    if !d.tables.is_empty() || d.limit.is_some() || !d.order_by.is_empty() || d.returning.is_some()
+    {
+        return Err(EngineError::unsupported(
+            "DELETE with a table list, LIMIT, ORDER BY or RETURNING is not supported",
+        ));
+    }
     let from = match &d.from {
         FromTable::WithFromKeyword(f) | FromTable::WithoutKeyword(f) => f,
     };
@@ -397,6 +403,11 @@ fn updated_columns(
 }
 
 pub(crate) async fn update(session: &mut Session, u: &Update, mode: Mode<'_>) -> Result<Output> {
+    if u.limit.is_some() || !u.order_by.is_empty() || u.returning.is_some() || u.or.is_some() {
+        return Err(EngineError::unsupported(
+            "UPDATE with LIMIT, ORDER BY or RETURNING is not supported",
+        ));
+    }
     let t = table_target(session, &u.table.relation, "update")?;
     let mut sql = format!(
         "SELECT {a}.\"{FILE_COLUMN}\", {a}.\"{ROW_COLUMN}\", {cols} FROM {table} AS {a}{joins}",
@@ -531,7 +542,15 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> R
             exprs[i] = Some(format!("({value})"));
         }
         for (i, (e, c)) in exprs.into_iter().zip(&t.entry.def.columns).enumerate() {
-            let e = e.unwrap_or_else(|| c.default.clone().unwrap_or_else(|| "NULL".into()));
+            let e = e.unwrap_or_else(|| match (&c.default, c.identity) {
+                (Some(d), _) => d.clone(),
+                (None, Some(_)) => format!(
+                    "{}({}, {i})",
+                    crate::identity::IDENTITY_FUNCTION,
+                    t.entry.id
+                ),
+                (None, None) => "NULL".into(),
+            });
             select.push(format!("{e} AS \"$i{i}\""));
         }
     }

@@ -61,6 +61,8 @@ impl TextStyle {
 /// Encodes the batches of one result.
 pub struct RowEncoder {
     targets: Vec<DataType>,
+    /// CHAR(n) columns: the width their values are blank-padded to.
+    pad: Vec<Option<usize>>,
     binary: Vec<bool>,
     style: TextStyle,
     /// Binary numerics as Redshift's scaled integers (protocol version 2).
@@ -71,6 +73,7 @@ impl RowEncoder {
     pub fn new(fields: &[Arc<Field>], format: &Format, style: TextStyle) -> Self {
         RowEncoder {
             targets: fields.iter().map(|f| canonical(f.data_type())).collect(),
+            pad: fields.iter().map(|f| super::types::char_width(f)).collect(),
             binary: (0..fields.len()).map(|i| format.is_binary(i)).collect(),
             style,
             redshift_numeric: false,
@@ -100,6 +103,14 @@ impl RowEncoder {
                 }
             })
             .collect::<Result<_, _>>()?;
+        let columns: Vec<ArrayRef> = columns
+            .into_iter()
+            .zip(&self.pad)
+            .map(|(c, pad)| match pad {
+                Some(width) => blank_padded(&c, *width),
+                None => c,
+            })
+            .collect();
         let cols: Vec<Column<'_>> = columns
             .iter()
             .zip(&self.binary)
@@ -118,6 +129,22 @@ impl RowEncoder {
         }
         Ok(out)
     }
+}
+
+/// CHAR values are stored without trailing blanks and sent padded to the
+/// column's width.
+fn blank_padded(a: &ArrayRef, width: usize) -> ArrayRef {
+    let Some(strings) = a.as_any().downcast_ref::<StringArray>() else {
+        return Arc::clone(a);
+    };
+    if strings.iter().flatten().all(|s| s.len() >= width) {
+        return Arc::clone(a);
+    }
+    let padded: StringArray = strings
+        .iter()
+        .map(|v| v.map(|s| format!("{s:<width$}")))
+        .collect();
+    Arc::new(padded)
 }
 
 fn is_stringish(dt: &DataType) -> bool {

@@ -92,6 +92,15 @@ fn declared_character_type(f: &Field) -> Option<(Type, i32)> {
     Some((ty, n + 4))
 }
 
+/// The width a CHAR(n) column's values are blank-padded to on output, as
+/// Redshift returns them.
+pub fn char_width(f: &Field) -> Option<usize> {
+    match declared_character_type(f) {
+        Some((Type::BPCHAR, modifier)) => usize::try_from(modifier - 4).ok(),
+        _ => None,
+    }
+}
+
 /// The RowDescription fields of a result, with each column's format.
 pub fn field_infos(fields: &[std::sync::Arc<Field>], format: &Format) -> Vec<FieldInfo> {
     fields

@@ -366,3 +366,22 @@ async fn dml_with_parameters_over_the_extended_protocol() {
     assert_eq!(got, vec![(1, "uno".to_string())]);
     server.server.shutdown().await;
 }
+
+/// Redshift returns CHAR(n) values blank-padded to n, as bpchar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn char_values_come_back_padded() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute("create table c (v char(4)); insert into c values ('ab')")
+        .await
+        .expect("setup");
+    let rows = client.query("select v from c", &[]).await.expect("select");
+    assert_eq!(
+        rows[0].columns()[0].type_(),
+        &tokio_postgres::types::Type::BPCHAR
+    );
+    let v: String = rows[0].get(0);
+    assert_eq!(v, "ab  ");
+    server.server.shutdown().await;
+}

@@ -66,7 +66,11 @@ async fn every_type_in_binary_format() {
     assert_eq!(row.get::<_, f32>("f4"), 1.5);
     assert_eq!(row.get::<_, f64>("f8"), 2.25);
     assert!(row.get::<_, bool>("b"));
-    assert_eq!(row.get::<_, String>("c"), "ab");
+    assert_eq!(
+        row.get::<_, String>("c"),
+        "ab   ",
+        "CHAR(5) comes back blank-padded, as in Redshift"
+    );
     assert_eq!(row.get::<_, String>("v"), "héllo");
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
     assert_eq!(row.get::<_, NaiveDate>("d"), date);
@@ -102,7 +106,7 @@ async fn every_type_in_text_format() {
             "1.5",
             "2.25",
             "t",
-            "ab",
+            "ab   ",
             "héllo",
             "2024-02-29",
             "2024-02-29 13:14:15.5",
