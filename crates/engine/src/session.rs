@@ -287,7 +287,7 @@ impl Session {
                 handler::describe_utility(self, s),
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
-            Stmt::CreateTable(_) | Stmt::AppendFrom { .. } => {
+            Stmt::CreateTable(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => {
                 (declared_types(declared, 0), Arc::new(Schema::empty()))
             }
         };
@@ -318,7 +318,13 @@ impl Session {
             // nothing left by a describe or a cancelled statement carries over.
             drop(lock(&self.shared).take());
         }
-        let timeout_ms = self.vars.statement_timeout_ms();
+        // COMMIT is never cut short: a client told it timed out must not find
+        // its transaction committed.
+        let timeout_ms = if ends_block {
+            0
+        } else {
+            self.vars.statement_timeout_ms()
+        };
         let result = if timeout_ms > 0 {
             let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
             match tokio::time::timeout_at(deadline, self.dispatch(statement, params)).await {
@@ -566,6 +572,7 @@ impl Session {
                 ignore_extra,
                 fill_target,
             } => handler::alter::append(self, target, source, *ignore_extra, *fill_target).await,
+            Stmt::OwnerTo { table, owner } => handler::alter::owner_to(self, table, owner),
         }
     }
 }
@@ -685,7 +692,7 @@ pub(crate) fn merge_param_types(
 fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
-        Stmt::CreateTable(_) | Stmt::AppendFrom { .. } => false,
+        Stmt::CreateTable(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => false,
         Stmt::Sql(s) => matches!(
             s.as_ref(),
             Statement::Commit { .. } | Statement::Rollback { .. }

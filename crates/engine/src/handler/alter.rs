@@ -505,3 +505,14 @@ pub(crate) fn analyze(session: &mut Session, table: Option<&ObjectName>) -> Resu
     }
     Ok(Output::Command("ANALYZE".into()))
 }
+
+/// `ALTER TABLE t OWNER TO user`.
+pub(crate) fn owner_to(session: &mut Session, table: &ObjectName, owner: &str) -> Result<Output> {
+    let entry = session.table_entry(table)?;
+    let mut def = entry.def.as_ref().clone();
+    def.owner = owner.to_string();
+    lock(&session.shared)
+        .tx()
+        .alter_table(entry.id, entry.schema_id, &entry.name, def)?;
+    Ok(Output::Command("ALTER TABLE".into()))
+}

@@ -83,11 +83,44 @@ fn bind(mut plan: LogicalPlan, params: Vec<ScalarValue>) -> Result<LogicalPlan> 
 async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
     // Functions such as now() read the statement's start time.
     session.state.mark_start_execution();
-    let stmt = crate::view::expand(session, stmt)?.unwrap_or_else(|| stmt.clone());
+    let mut stmt = crate::view::expand(session, stmt)?.unwrap_or_else(|| stmt.clone());
+    distinct_output_names(&mut stmt);
     Ok(session
         .state
         .statement_to_plan(DFStatement::Statement(Box::new(stmt)))
         .await?)
+}
+
+/// PostgreSQL allows two result columns with the same expression
+/// (`select 1, 1`, `select (select ...), (select ...)`); DataFusion wants
+/// distinct names. Where the select list repeats an unaliased expression,
+/// each gets an internal alias; the client still sees PostgreSQL's names,
+/// which [`output_schema`] takes from the statement as written.
+fn distinct_output_names(stmt: &mut Statement) {
+    let Statement::Query(q) = stmt else {
+        return;
+    };
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    let repeated = select.projection.iter().any(|item| match item {
+        SelectItem::UnnamedExpr(e) => !seen.insert(e.to_string()),
+        _ => false,
+    });
+    if !repeated {
+        return;
+    }
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(e) = item
+            && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        {
+            *item = SelectItem::ExprWithAlias {
+                expr: e.clone(),
+                alias: ast::Ident::with_quote('"', format!("?column?{i}")),
+            };
+        }
+    }
 }
 
 pub(crate) fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {

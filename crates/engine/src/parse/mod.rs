@@ -28,6 +28,11 @@ pub enum Stmt {
     Abort,
     /// Redshift's CREATE TABLE, parsed by [`create_table`].
     CreateTable(Box<create_table::CreateTable>),
+    /// `ALTER TABLE t OWNER TO user`, which sqlparser's Redshift dialect refuses.
+    OwnerTo {
+        table: ast::ObjectName,
+        owner: String,
+    },
     /// `ALTER TABLE target APPEND FROM source [IGNOREEXTRA | FILLTARGET]`.
     AppendFrom {
         target: ast::ObjectName,
@@ -128,7 +133,8 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
     })
 }
 
-/// `ALTER TABLE t APPEND FROM s ...`, which sqlparser does not know.
+/// `ALTER TABLE t APPEND FROM s ...` and `ALTER TABLE t OWNER TO u`, which
+/// sqlparser does not read.
 fn parse_append(parser: &mut Parser) -> std::result::Result<Option<Stmt>, ParserError> {
     let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
     if !(word(&parser.peek_nth_token(0).token, "alter")
@@ -136,14 +142,27 @@ fn parse_append(parser: &mut Parser) -> std::result::Result<Option<Stmt>, Parser
     {
         return Ok(None);
     }
-    // ALTER TABLE <name> APPEND: the name may have up to three parts.
+    // ALTER TABLE <name> APPEND | OWNER: the name may have up to three parts.
+    let owner_at = (3..=7).find(|n| {
+        word(&parser.peek_nth_token(*n).token, "owner")
+            && word(&parser.peek_nth_token(n + 1).token, "to")
+    });
     let append_at = (3..=7).find(|n| word(&parser.peek_nth_token(*n).token, "append"));
-    let Some(_) = append_at else {
+    if owner_at.is_none() && append_at.is_none() {
         return Ok(None);
-    };
+    }
     parser.next_token();
     parser.next_token();
     let target = parser.parse_object_name(false)?;
+    if owner_at.is_some() && word(&parser.peek_token().token, "owner") {
+        parser.next_token();
+        parser.next_token();
+        let owner = parser.parse_identifier()?;
+        return Ok(Some(Stmt::OwnerTo {
+            table: target,
+            owner: create_table::folded(&owner),
+        }));
+    }
     if !word(&parser.peek_token().token, "append") {
         return parser.expected("APPEND", parser.peek_token());
     }
