@@ -56,14 +56,7 @@ impl From<shale_storage::StorageError> for EngineError {
                 xid,
                 other_xid,
                 ..
-            } => EngineError::Sql {
-                state: SqlState::InternalError,
-                message: "1023".into(),
-                detail: Some(format!(
-                    "Serializable isolation violation on table - {table_id}, transactions forming the cycle are: {other_xid}, {xid}"
-                )),
-                hint: None,
-            },
+            } => EngineError::serialization_conflict(table_id, other_xid, xid, None),
             S::DuplicateTable(name) => EngineError::sql(
                 SqlState::DuplicateTable,
                 format!("relation \"{name}\" already exists"),
@@ -87,6 +80,25 @@ impl From<shale_storage::StorageError> for EngineError {
 }
 
 impl EngineError {
+    /// Redshift's error 1023: a concurrent transaction committed a change
+    /// this one depended on. `pid` is the session's, when known.
+    pub fn serialization_conflict(
+        table_id: u64,
+        other_xid: u64,
+        xid: u64,
+        pid: Option<i32>,
+    ) -> Self {
+        let pid = pid.map(|p| format!(" (pid:{p})")).unwrap_or_default();
+        EngineError::Sql {
+            state: SqlState::InternalError,
+            message: "1023".into(),
+            detail: Some(format!(
+                "Serializable isolation violation on table - {table_id}, transactions forming the cycle are: {other_xid}, {xid}{pid}"
+            )),
+            hint: None,
+        }
+    }
+
     /// A statement error with a code and message.
     pub fn sql(state: SqlState, message: impl Into<String>) -> Self {
         EngineError::Sql {

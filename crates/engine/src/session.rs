@@ -432,15 +432,12 @@ impl Session {
                 xid,
                 other_xid,
                 ..
-            } => EngineError::Sql {
-                state: SqlState::InternalError,
-                message: "1023".into(),
-                detail: Some(format!(
-                    "Serializable isolation violation on table - {table_id}, transactions forming the cycle are: {other_xid}, {xid} (pid:{})",
-                    self.info.backend_pid
-                )),
-                hint: None,
-            },
+            } => EngineError::serialization_conflict(
+                table_id,
+                other_xid,
+                xid,
+                Some(self.info.backend_pid),
+            ),
             other => EngineError::from(other),
         }
     }

@@ -331,17 +331,7 @@ async fn query_stream(
     session: &mut Session,
     sql: &str,
 ) -> Result<datafusion::execution::SendableRecordBatchStream> {
-    let mut statements = crate::parse::parse_statements(sql)?;
-    let Some(crate::parse::ParsedStatement {
-        stmt: crate::parse::Stmt::Sql(stmt),
-        ..
-    }) = statements.pop()
-    else {
-        return Err(EngineError::sql(
-            SqlState::InternalError,
-            "bad internal query",
-        ));
-    };
+    let stmt = super::internal_statement(sql)?;
     let plan = super::query::plan_statement(session, &stmt).await?;
     super::query::execute_plan(session, plan).await
 }
@@ -367,17 +357,7 @@ async fn rewrite(
     select: &str,
 ) -> Result<()> {
     let sql = format!("select {select} from {}", qualified(session, entry));
-    let mut stmts = crate::parse::parse_statements(&sql)?;
-    let Some(crate::parse::ParsedStatement {
-        stmt: crate::parse::Stmt::Sql(stmt),
-        ..
-    }) = stmts.pop()
-    else {
-        return Err(EngineError::sql(
-            SqlState::InternalError,
-            "bad internal query",
-        ));
-    };
+    let stmt = super::internal_statement(&sql)?;
     let plan = super::query::plan_statement(session, &stmt).await?;
     let physical = session.state.create_physical_plan(&plan).await?;
     let physical = crate::table::sorted_for(&def, physical)?;

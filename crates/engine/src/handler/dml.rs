@@ -31,7 +31,6 @@ use shale_storage::{FileWriter, RoaringBitmap, TableEntry};
 use crate::catalog::{ROW_ID_SUFFIX, lock};
 use crate::error::{EngineError, Result};
 use crate::parse::create_table::folded;
-use crate::parse::{Stmt, parse_statements};
 use crate::session::{Output, Session};
 use crate::table::{FILE_COLUMN, ROW_COLUMN, validate};
 
@@ -125,38 +124,31 @@ pub(crate) async fn parameter_types(
 }
 
 async fn describe_query(session: &mut Session, sql: &str) -> Result<Vec<Option<DataType>>> {
-    let mut statements = parse_statements(sql)?;
-    let Some(Stmt::Sql(stmt)) = statements.pop().map(|s| s.stmt) else {
-        return Err(EngineError::sql(
-            SqlState::InternalError,
-            "unexpected internal query",
-        ));
-    };
+    let stmt = super::internal_statement(sql)?;
     let plan = crate::handler::query::plan_statement(session, &stmt).await?;
     crate::handler::query::parameter_types(&plan)
 }
 
-/// Plans and runs an internal query, binding the statement's parameters.
-async fn run_query(
+/// Runs a statement's internal query; when only describing, records its
+/// parameter types instead and gives `None`.
+async fn start(
     session: &mut Session,
     sql: &str,
-    params: Vec<ScalarValue>,
-) -> Result<SendableRecordBatchStream> {
-    let mut statements = parse_statements(sql)?;
-    let Some(stmt) = statements.pop() else {
-        return Err(EngineError::sql(
-            SqlState::InternalError,
-            "empty internal query",
-        ));
-    };
-    let Stmt::Sql(stmt) = stmt.stmt else {
-        return Err(EngineError::sql(
-            SqlState::InternalError,
-            "unexpected internal query",
-        ));
-    };
-    let plan = crate::handler::query::plan_with_params(session, &stmt, params).await?;
-    crate::handler::query::execute_plan(session, plan).await
+    mode: Mode<'_>,
+) -> Result<Option<SendableRecordBatchStream>> {
+    match mode {
+        Mode::Run(params) => {
+            let stmt = super::internal_statement(sql)?;
+            let plan = crate::handler::query::plan_with_params(session, &stmt, params).await?;
+            Ok(Some(
+                crate::handler::query::execute_plan(session, plan).await?,
+            ))
+        }
+        Mode::Describe(types) => {
+            *types = describe_query(session, sql).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// Row locations gathered per data file.
@@ -330,14 +322,9 @@ pub(crate) async fn delete(session: &mut Session, d: &Delete, mode: Mode<'_>) ->
     if let Some(w) = &d.selection {
         sql.push_str(&format!(" WHERE {w}"));
     }
-    let params = match mode {
-        Mode::Run(params) => params,
-        Mode::Describe(types) => {
-            *types = describe_query(session, &sql).await?;
-            return Ok(Output::Command(String::new()));
-        }
+    let Some(mut stream) = start(session, &sql, mode).await? else {
+        return Ok(Output::Command(String::new()));
     };
-    let mut stream = run_query(session, &sql, params).await?;
     let mut locations = Locations::default();
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -426,14 +413,9 @@ pub(crate) async fn update(session: &mut Session, u: &Update, mode: Mode<'_>) ->
     if let Some(w) = &u.selection {
         sql.push_str(&format!(" WHERE {w}"));
     }
-    let params = match mode {
-        Mode::Run(params) => params,
-        Mode::Describe(types) => {
-            *types = describe_query(session, &sql).await?;
-            return Ok(Output::Command(String::new()));
-        }
+    let Some(mut stream) = start(session, &sql, mode).await? else {
+        return Ok(Output::Command(String::new()));
     };
-    let mut stream = run_query(session, &sql, params).await?;
     let width = t.entry.def.columns.len();
     let mut locations = Locations::default();
     let mut rows = NewRows::new(session, &t.entry);
@@ -562,14 +544,9 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> R
         a = quote(&t.alias),
         on = m.on,
     );
-    let params = match mode {
-        Mode::Run(params) => params,
-        Mode::Describe(types) => {
-            *types = describe_query(session, &sql).await?;
-            return Ok(Output::Command(String::new()));
-        }
+    let Some(mut stream) = start(session, &sql, mode).await? else {
+        return Ok(Output::Command(String::new()));
     };
-    let mut stream = run_query(session, &sql, params).await?;
     let mut locations = Locations::default();
     let mut updated = NewRows::new(session, &t.entry);
     let mut inserted = NewRows::new(session, &t.entry);

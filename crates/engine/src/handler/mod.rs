@@ -90,6 +90,18 @@ pub(crate) fn describe_utility(session: &Session, stmt: &Statement) -> SchemaRef
     }
 }
 
+/// Parses one statement that Shale wrote itself (the queries behind DML,
+/// ALTER TABLE and VACUUM).
+pub(crate) fn internal_statement(sql: &str) -> Result<Statement> {
+    match crate::parse::parse_statements(sql)?.pop().map(|s| s.stmt) {
+        Some(crate::parse::Stmt::Sql(stmt)) => Ok(*stmt),
+        _ => Err(EngineError::sql(
+            shale_common::SqlState::InternalError,
+            format!("cannot read internal statement: {sql}"),
+        )),
+    }
+}
+
 fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
