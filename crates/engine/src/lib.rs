@@ -63,6 +63,23 @@ pub struct EngineConfig {
     pub target_partitions: usize,
     /// Where the warehouse keeps its catalog and table files.
     pub warehouse_dir: PathBuf,
+    /// Memory all queries together may hold; sorts, aggregations and joins
+    /// that can spill to disk do so past it. Defaults to half the machine's
+    /// memory.
+    pub memory_limit: usize,
+}
+
+/// Half of `MemTotal`, or 4 GiB when it cannot be read.
+fn default_memory_limit() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        })
+        .map(|kb| kb.saturating_mul(1024) / 2)
+        .unwrap_or(4 << 30)
 }
 
 impl EngineConfig {
@@ -73,6 +90,7 @@ impl EngineConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             warehouse_dir: warehouse_dir.into(),
+            memory_limit: default_memory_limit(),
         }
     }
 }
@@ -110,7 +128,9 @@ impl Engine {
         options.execution.parquet.pushdown_filters = true;
         options.execution.parquet.reorder_filters = true;
 
-        let runtime = RuntimeEnvBuilder::new().build_arc()?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(config.memory_limit.max(64 << 20), 1.0)
+            .build_arc()?;
         let url = ObjectStoreUrl::parse(table::WAREHOUSE_URL)?;
         runtime.register_object_store(url.as_ref(), storage.object_store());
 
