@@ -41,6 +41,8 @@ pub fn data_file_path(table: ObjectId, file: ObjectId) -> String {
 /// Writes batches into new data files of one table.
 pub struct FileWriter {
     store: Arc<dyn ObjectStore>,
+    /// The local directory behind `store`, for removing files on drop.
+    root: std::path::PathBuf,
     ids: IdSource,
     table: ObjectId,
     schema: SchemaRef,
@@ -67,12 +69,14 @@ struct Open {
 impl FileWriter {
     pub(crate) fn new(
         store: Arc<dyn ObjectStore>,
+        root: std::path::PathBuf,
         ids: IdSource,
         table: ObjectId,
         schema: SchemaRef,
     ) -> Self {
         FileWriter {
             store,
+            root,
             ids,
             table,
             schema,
@@ -119,7 +123,9 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Finishes the last file and returns every file written.
+    /// Finishes the last file and returns every file written; from then on
+    /// the caller owns them. A writer dropped before it finished (a failed
+    /// or cancelled statement) removes what it wrote.
     pub async fn finish(mut self) -> Result<Vec<DataFile>> {
         self.close_current().await?;
         Ok(std::mem::take(&mut self.finished))
@@ -165,6 +171,14 @@ impl FileWriter {
             deleted: Arc::new(roaring::RoaringBitmap::new()),
         });
         Ok(())
+    }
+}
+
+impl Drop for FileWriter {
+    fn drop(&mut self) {
+        for p in self.paths() {
+            let _ = std::fs::remove_file(self.root.join(p));
+        }
     }
 }
 

@@ -165,6 +165,7 @@ impl Storage {
         let inner = Arc::clone(&self.inner);
         FileWriter::new(
             self.object_store(),
+            self.inner.root.clone(),
             Arc::new(move || inner.new_id()),
             table,
             schema,

@@ -242,3 +242,26 @@ async fn temporary_tables_do_not_outlive_the_process() {
     let snap = storage.snapshot();
     assert!(snap.table(public(&snap), "tmp").is_none());
 }
+
+#[tokio::test]
+async fn an_unfinished_writer_removes_its_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::open(dir.path()).await.expect("open");
+    let d = def();
+    {
+        let mut w = storage.file_writer(1, d.arrow_schema());
+        // One whole file, closed on disk, and the start of another.
+        let rows = ROWS_PER_FILE as i64 + 5;
+        w.write(&batch(&d, 0..rows)).await.expect("write");
+        assert!(parquet_files(storage.root()) >= 1);
+        // Dropped here, as a cancelled statement drops it.
+    }
+    assert_eq!(parquet_files(storage.root()), 0);
+    let files = write(&storage, 1, 0..10).await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        parquet_files(storage.root()),
+        1,
+        "a finished writer's files stay"
+    );
+}
