@@ -466,7 +466,7 @@ pub(crate) async fn vacuum(session: &mut Session, table: Option<&ObjectName>) ->
     };
     for entry in entries {
         let has_deletes = entry.files.iter().any(|f| !f.deleted.is_empty());
-        let unsorted = !entry.def.sortkey.is_empty() && entry.files.len() > 1;
+        let unsorted = !entry.def.sortkey.is_empty() && !files_in_key_order(&entry);
         if !(has_deletes || unsorted) {
             continue;
         }
@@ -475,6 +475,38 @@ pub(crate) async fn vacuum(session: &mut Session, table: Option<&ObjectName>) ->
         rewrite(session, &entry, def, &select).await?;
     }
     Ok(Output::Command("VACUUM".into()))
+}
+
+/// Whether the files, in the table's order, hold ascending, non-overlapping
+/// ranges of the first sort key column (so the table reads as sorted).
+fn files_in_key_order(entry: &TableEntry) -> bool {
+    use datafusion::common::ScalarValue;
+    let Some(key) = entry.def.sortkey.first() else {
+        return true;
+    };
+    let mut ranges = Vec::with_capacity(entry.files.len());
+    for f in entry.files.iter() {
+        let Some(stats) = &f.stats else {
+            return false;
+        };
+        let Ok(i) = stats.min_max.schema().index_of(key) else {
+            return false;
+        };
+        let column = stats.min_max.column(i);
+        let (Ok(min), Ok(max)) = (
+            ScalarValue::try_from_array(column, 0),
+            ScalarValue::try_from_array(column, 1),
+        ) else {
+            return false;
+        };
+        if min.is_null() || max.is_null() {
+            return false;
+        }
+        ranges.push((min, max));
+    }
+    ranges
+        .windows(2)
+        .all(|w| w[0].1.partial_cmp(&w[1].0).is_some_and(|o| o.is_le()))
 }
 
 /// ANALYZE [table]: statistics are gathered as files are written, so there
