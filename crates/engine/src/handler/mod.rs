@@ -74,6 +74,13 @@ pub(crate) async fn execute(
             shale_common::SqlState::SyntaxError,
             "CREATE TABLE could not be read",
         )),
+        Statement::Explain {
+            analyze: true,
+            statement,
+            ..
+        } if !matches!(statement.as_ref(), Statement::Query(_)) => Err(EngineError::unsupported(
+            "EXPLAIN ANALYZE is supported for queries only",
+        )),
         s if query::is_planned(s) => query::execute(session, s, params).await,
         other => Err(EngineError::unsupported(format!(
             "statement not supported: {}",
