@@ -110,6 +110,14 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
             });
         }
     }
+    let is_alter_table = matches!(words.as_slice(), [Token::Word(a), Token::Word(t), ..]
+        if a.quote_style.is_none() && a.value.eq_ignore_ascii_case("alter")
+            && t.quote_style.is_none() && t.value.eq_ignore_ascii_case("table"));
+    let tokens = if is_alter_table {
+        without_encode(tokens)
+    } else {
+        tokens
+    };
     let dialect = RedshiftSqlDialect {};
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
     if create_table::is_create_table(&parser) {
@@ -184,6 +192,32 @@ fn parse_append(parser: &mut Parser) -> std::result::Result<Option<Stmt>, Parser
         ignore_extra,
         fill_target,
     }))
+}
+
+/// Drops `ENCODE <encoding>` from an ALTER TABLE (a column's compression,
+/// which Shale records only at CREATE TABLE and sqlparser cannot read here).
+fn without_encode(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let is_encode = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("encode"));
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut skipping = false;
+    for t in tokens {
+        if skipping {
+            match &t.token {
+                Token::Whitespace(_) => continue,
+                Token::Word(_) => {
+                    skipping = false;
+                    continue;
+                }
+                _ => skipping = false,
+            }
+        }
+        if is_encode(&t.token) {
+            skipping = true;
+            continue;
+        }
+        out.push(t);
+    }
+    out
 }
 
 /// Anything after the statement (other than whitespace) is an error.
