@@ -102,6 +102,8 @@ pub struct Engine {
     /// its own catalog list over its own transaction.
     template: SessionState,
     storage: Storage,
+    /// Reads column DEFAULT texts; shared by every session.
+    defaults: table::DefaultParser,
 }
 
 impl std::fmt::Debug for Engine {
@@ -139,7 +141,14 @@ impl Engine {
             .with_runtime_env(runtime)
             .with_default_features()
             .build();
-        Ok(Arc::new(Engine { template, storage }))
+        let parser = template.clone();
+        let defaults: table::DefaultParser =
+            Arc::new(move |sql| parser.create_logical_expr(sql, &DFSchema::empty()));
+        Ok(Arc::new(Engine {
+            template,
+            storage,
+            defaults,
+        }))
     }
 
     /// Whether a database of this name exists.
@@ -149,9 +158,11 @@ impl Engine {
 
     /// Opens a session for a logged-in user.
     pub fn session(self: &Arc<Self>, info: SessionInfo) -> Session {
-        let template = self.template.clone();
-        let defaults: table::DefaultParser =
-            Arc::new(move |sql| template.create_logical_expr(sql, &DFSchema::empty()));
-        Session::new(&self.template, self.storage.clone(), defaults, info)
+        Session::new(
+            &self.template,
+            self.storage.clone(),
+            Arc::clone(&self.defaults),
+            info,
+        )
     }
 }

@@ -483,6 +483,17 @@ impl Session {
         })
     }
 
+    /// A table of the current transaction by id (one this statement just
+    /// created or changed).
+    pub(crate) fn table_by_id(&self, id: ObjectId) -> Result<Arc<TableEntry>> {
+        lock(&self.shared)
+            .tx()
+            .catalog()
+            .table_by_id(id)
+            .cloned()
+            .ok_or_else(|| EngineError::sql(SqlState::UndefinedTable, "relation does not exist"))
+    }
+
     /// The table a name refers to, or 42P01.
     pub(crate) fn table_entry(&mut self, name: &ObjectName) -> Result<Arc<TableEntry>> {
         self.find_table(name)?.ok_or_else(|| {

@@ -471,18 +471,9 @@ pub(crate) async fn write_rows(
         Ok(())
     }
     .await;
-    if let Err(e) = written {
-        storage.discard_files(&writer.paths());
-        return Err(e);
-    }
-    let paths = writer.paths();
-    let files = match writer.finish().await {
-        Ok(files) => files,
-        Err(e) => {
-            storage.discard_files(&paths);
-            return Err(e.into());
-        }
-    };
+    // On an error the writer is dropped, which removes its files.
+    written?;
+    let files = writer.finish().await?;
     lock(shared).tx().add_files(entry.id, files)?;
     Ok(count)
 }

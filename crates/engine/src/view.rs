@@ -20,24 +20,21 @@ use crate::session::Session;
 
 const MAX_DEPTH: usize = 16;
 
-/// The statement with its views expanded, or `None` when it uses none.
-pub(crate) fn expand(session: &mut Session, stmt: &Statement) -> Result<Option<Statement>> {
-    let mut current = stmt.clone();
-    let mut changed_any = false;
+/// Expands the views a statement uses, in place.
+pub(crate) fn expand(session: &mut Session, stmt: &mut Statement) -> Result<()> {
     for _ in 0..MAX_DEPTH {
         let mut expander = Expander {
             session,
             error: None,
             changed: false,
         };
-        let _ = current.visit(&mut expander);
+        let _ = stmt.visit(&mut expander);
         if let Some(e) = expander.error {
             return Err(e);
         }
         if !expander.changed {
-            return Ok(changed_any.then_some(current));
+            return Ok(());
         }
-        changed_any = true;
     }
     Err(EngineError::sql(
         SqlState::ProgramLimitExceeded,

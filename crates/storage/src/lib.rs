@@ -172,13 +172,6 @@ impl Storage {
         )
     }
 
-    /// Removes files that were written but will not be committed.
-    pub fn discard_files(&self, paths: &[String]) {
-        for p in paths {
-            let _ = std::fs::remove_file(self.inner.root.join(p));
-        }
-    }
-
     /// A fresh object id.
     pub fn new_id(&self) -> ObjectId {
         self.inner.new_id()

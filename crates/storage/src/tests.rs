@@ -18,14 +18,7 @@ fn def() -> TableDef {
                 identity: None,
                 encode: None,
             },
-            ColumnDef {
-                name: "name".into(),
-                ty: ColumnType::Varchar(20),
-                not_null: false,
-                default: None,
-                identity: None,
-                encode: None,
-            },
+            ColumnDef::new("name", ColumnType::Varchar(20)),
         ],
         "awsuser",
     )

@@ -171,6 +171,20 @@ pub struct ColumnDef {
     pub encode: Option<String>,
 }
 
+impl ColumnDef {
+    /// A nullable column with no default, identity or encoding.
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> Self {
+        ColumnDef {
+            name: name.into(),
+            ty,
+            not_null: false,
+            default: None,
+            identity: None,
+            encode: None,
+        }
+    }
+}
+
 /// Sort key styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -333,17 +347,7 @@ mod tests {
 
     #[test]
     fn arrow_schema_carries_type_names() {
-        let def = TableDef::new(
-            vec![ColumnDef {
-                name: "c".into(),
-                ty: ColumnType::Char(3),
-                not_null: false,
-                default: None,
-                identity: None,
-                encode: None,
-            }],
-            "u",
-        );
+        let def = TableDef::new(vec![ColumnDef::new("c", ColumnType::Char(3))], "u");
         let schema = def.arrow_schema();
         assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
         assert_eq!(

@@ -19,12 +19,8 @@ use shale_storage::{ColumnDef, ColumnType, TableDef, TableEntry};
 
 use crate::catalog::lock;
 use crate::error::{EngineError, Result};
-use crate::parse::create_table::folded;
+use crate::parse::create_table::{folded, quoted as quote};
 use crate::session::{Output, Session, TxStatus};
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// The table's name as SQL, schema-qualified.
 fn qualified(session: &Session, entry: &TableEntry) -> String {
@@ -36,15 +32,6 @@ fn qualified(session: &Session, entry: &TableEntry) -> String {
         .map(|s| s.name.clone())
         .unwrap_or_default();
     format!("{}.{}", quote(&schema), quote(&entry.name))
-}
-
-fn current(session: &Session, id: u64) -> Result<Arc<TableEntry>> {
-    lock(&session.shared)
-        .tx()
-        .catalog()
-        .table_by_id(id)
-        .cloned()
-        .ok_or_else(|| EngineError::sql(SqlState::UndefinedTable, "relation does not exist"))
 }
 
 fn no_column(table: &str, column: &str) -> EngineError {
@@ -69,7 +56,7 @@ pub(crate) async fn alter_table(
         }));
     };
     for op in operations {
-        let entry = current(session, entry.id)?;
+        let entry = session.table_by_id(entry.id)?;
         let mut def = entry.def.as_ref().clone();
         let schema_id = entry.schema_id;
         let mut new_name = entry.name.clone();
@@ -94,14 +81,7 @@ pub(crate) async fn alter_table(
                     ));
                 }
                 let ty = super::ddl::column_type(&column_def.data_type)?;
-                let mut column = ColumnDef {
-                    name: col.clone(),
-                    ty,
-                    not_null: false,
-                    default: None,
-                    identity: None,
-                    encode: None,
-                };
+                let mut column = ColumnDef::new(col.clone(), ty);
                 for o in &column_def.options {
                     match &o.option {
                         ColumnOption::Default(e) => column.default = Some(e.to_string()),
@@ -268,7 +248,7 @@ pub(crate) async fn alter_table(
             // Existing rows get the new column's default, as in Redshift.
             let sql = format!(
                 "update {} set {} = {default}",
-                qualified(session, current(session, entry.id)?.as_ref()),
+                qualified(session, session.table_by_id(entry.id)?.as_ref()),
                 quote(&col)
             );
             run_internal(session, &sql).await?;
@@ -374,7 +354,7 @@ async fn rewrite(
             tx.alter_table(entry.id, entry.schema_id, &entry.name, def)?;
         }
     }
-    let rewritten = current(session, entry.id)?;
+    let rewritten = session.table_by_id(entry.id)?;
     crate::table::write_rows(&session.storage, &session.shared, &rewritten, stream).await?;
     let mut state = lock(&session.shared);
     for f in old_files {

@@ -6,7 +6,6 @@
 //! transaction it runs in.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::sql::sqlparser::ast::{
@@ -14,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use shale_common::SqlState;
 use shale_storage::types::{MAX_CHAR, MAX_DECIMAL_PRECISION, MAX_VARBYTE, MAX_VARCHAR};
-use shale_storage::{ColumnDef, ColumnType, Constraint, Identity, SortStyle, TableDef, TableEntry};
+use shale_storage::{ColumnDef, ColumnType, Constraint, Identity, SortStyle, TableDef};
 
 use crate::catalog::lock;
 use crate::error::{EngineError, Result};
@@ -65,14 +64,10 @@ pub(crate) async fn create_table(session: &mut Session, ct: &CreateTable) -> Res
         let stmt = Statement::Query(query.clone());
         let plan = crate::handler::query::plan_statement(session, &stmt).await?;
         for field in plan.schema().fields() {
-            def.columns.push(ColumnDef {
-                name: field.name().to_lowercase(),
-                ty: column_type_of_arrow(field.data_type(), field.metadata()),
-                not_null: false,
-                default: None,
-                identity: None,
-                encode: None,
-            });
+            def.columns.push(ColumnDef::new(
+                field.name().to_lowercase(),
+                column_type_of_arrow(field.data_type(), field.metadata()),
+            ));
         }
         query_plan = Some(plan);
     }
@@ -183,20 +178,11 @@ pub(crate) async fn create_table(session: &mut Session, ct: &CreateTable) -> Res
     let Some(plan) = query_plan else {
         return Ok(Output::Command("CREATE TABLE".into()));
     };
-    let entry = table_by_id(session, id)?;
+    let entry = session.table_by_id(id)?;
     let stream = crate::handler::query::execute_plan(session, plan).await?;
     let stream = crate::handler::dml::cast_stream(stream, entry.def.arrow_schema());
     let rows = write_rows(&session.storage, &session.shared, &entry, stream).await?;
     Ok(Output::Command(format!("SELECT {rows}")))
-}
-
-fn table_by_id(session: &Session, id: u64) -> Result<Arc<TableEntry>> {
-    lock(&session.shared)
-        .tx()
-        .catalog()
-        .table_by_id(id)
-        .cloned()
-        .ok_or_else(|| EngineError::sql(SqlState::InternalError, "table vanished"))
 }
 
 fn check_definition(def: &TableDef) -> Result<()> {
@@ -583,28 +569,16 @@ pub(crate) async fn create_view(session: &mut Session, cv: &ast::CreateView) -> 
             ));
         }
         for (i, field) in fields.iter().enumerate() {
-            columns.push(ColumnDef {
-                name: aliases
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| field.name().to_lowercase()),
-                ty: column_type_of_arrow(field.data_type(), field.metadata()),
-                not_null: false,
-                default: None,
-                identity: None,
-                encode: None,
-            });
+            let name = aliases
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| field.name().to_lowercase());
+            let ty = column_type_of_arrow(field.data_type(), field.metadata());
+            columns.push(ColumnDef::new(name, ty));
         }
     } else {
         for a in &aliases {
-            columns.push(ColumnDef {
-                name: a.clone(),
-                ty: ColumnType::Varchar(MAX_VARCHAR),
-                not_null: false,
-                default: None,
-                identity: None,
-                encode: None,
-            });
+            columns.push(ColumnDef::new(a.clone(), ColumnType::Varchar(MAX_VARCHAR)));
         }
     }
     let mut def = TableDef::new(columns, session.info.user.clone());

@@ -30,7 +30,7 @@ use shale_storage::{FileWriter, RoaringBitmap, TableEntry};
 
 use crate::catalog::{ROW_ID_SUFFIX, lock};
 use crate::error::{EngineError, Result};
-use crate::parse::create_table::folded;
+use crate::parse::create_table::{folded, last_folded, quoted as quote};
 use crate::session::{Output, Session};
 use crate::table::{FILE_COLUMN, ROW_COLUMN, validate};
 
@@ -40,10 +40,6 @@ struct Target {
     entry: Arc<TableEntry>,
     rowid_table: String,
     alias: String,
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 fn target(
@@ -226,34 +222,18 @@ impl<'a> NewRows<'a> {
                 .file_writer(self.entry.id, Arc::clone(&self.schema))
         });
         self.count += batch.num_rows() as u64;
-        if let Err(e) = writer.write(&batch).await {
-            self.session.storage.discard_files(&writer.paths());
-            return Err(e.into());
-        }
+        writer.write(&batch).await?;
         Ok(())
     }
 
     async fn finish(self) -> Result<u64> {
         if let Some(writer) = self.writer {
-            let paths = writer.paths();
-            let files = match writer.finish().await {
-                Ok(f) => f,
-                Err(e) => {
-                    self.session.storage.discard_files(&paths);
-                    return Err(e.into());
-                }
-            };
+            let files = writer.finish().await?;
             lock(&self.session.shared)
                 .tx()
                 .add_files(self.entry.id, files)?;
         }
         Ok(self.count)
-    }
-
-    fn abandon(self) {
-        if let Some(w) = &self.writer {
-            self.session.storage.discard_files(&w.paths());
-        }
     }
 }
 
@@ -339,12 +319,7 @@ pub(crate) async fn delete(session: &mut Session, d: &Delete, mode: Mode<'_>) ->
 
 fn assignment_column(target: &AssignmentTarget) -> Result<String> {
     match target {
-        AssignmentTarget::ColumnName(name) => Ok(name
-            .0
-            .last()
-            .and_then(|p| p.as_ident())
-            .map(folded)
-            .unwrap_or_default()),
+        AssignmentTarget::ColumnName(name) => Ok(last_folded(name)),
         AssignmentTarget::Tuple(_) => Err(EngineError::unsupported(
             "assigning to a list of columns is not supported",
         )),
@@ -419,24 +394,16 @@ pub(crate) async fn update(session: &mut Session, u: &Update, mode: Mode<'_>) ->
     let width = t.entry.def.columns.len();
     let mut locations = Locations::default();
     let mut rows = NewRows::new(session, &t.entry);
-    let result: Result<()> = async {
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let (files, positions) = location_columns(&batch)?;
-            // A row joined to several FROM rows is updated once.
-            let mut keep = Vec::with_capacity(batch.num_rows());
-            for i in 0..batch.num_rows() {
-                keep.push(locations.insert(files.value(i), positions.value(i))?);
-            }
-            let batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
-            rows.push(&batch.columns()[2..2 + width]).await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let (files, positions) = location_columns(&batch)?;
+        // A row joined to several FROM rows is updated once.
+        let mut keep = Vec::with_capacity(batch.num_rows());
+        for i in 0..batch.num_rows() {
+            keep.push(locations.insert(files.value(i), positions.value(i))?);
         }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        rows.abandon();
-        return Err(e);
+        let batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
+        rows.push(&batch.columns()[2..2 + width]).await?;
     }
     rows.finish().await?;
     let n = locations.apply(session, t.entry.id)?;
@@ -494,15 +461,7 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> R
         let columns: Vec<String> = if ins.columns.is_empty() {
             t.entry.def.columns.iter().map(|c| c.name.clone()).collect()
         } else {
-            ins.columns
-                .iter()
-                .map(|n| {
-                    n.0.last()
-                        .and_then(|p| p.as_ident())
-                        .map(folded)
-                        .unwrap_or_default()
-                })
-                .collect()
+            ins.columns.iter().map(last_folded).collect()
         };
         if columns.len() != values.content.len() {
             return Err(EngineError::sql(
@@ -551,46 +510,37 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> R
     let mut updated = NewRows::new(session, &t.entry);
     let mut inserted = NewRows::new(session, &t.entry);
     let insert_at = if update.is_some() { 2 + width } else { 2 };
-    let result: Result<()> = async {
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let (files, positions) = location_columns(&batch)?;
-            let mut matched = Vec::with_capacity(batch.num_rows());
-            for i in 0..batch.num_rows() {
-                if files.is_null(i) {
-                    matched.push(false);
-                    continue;
-                }
-                if (update.is_some() || delete)
-                    && !locations.insert(files.value(i), positions.value(i))?
-                {
-                    return Err(EngineError::sql(
-                        SqlState::InternalError,
-                        "Found multiple matches to update the same tuple.",
-                    ));
-                }
-                matched.push(true);
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let (files, positions) = location_columns(&batch)?;
+        let mut matched = Vec::with_capacity(batch.num_rows());
+        for i in 0..batch.num_rows() {
+            if files.is_null(i) {
+                matched.push(false);
+                continue;
             }
-            let matched = BooleanArray::from(matched);
-            if update.is_some() {
-                let rows = filter_record_batch(&batch, &matched)?;
-                updated.push(&rows.columns()[2..2 + width]).await?;
+            if (update.is_some() || delete)
+                && !locations.insert(files.value(i), positions.value(i))?
+            {
+                return Err(EngineError::sql(
+                    SqlState::InternalError,
+                    "Found multiple matches to update the same tuple.",
+                ));
             }
-            if insert.is_some() {
-                let unmatched = datafusion::arrow::compute::not(&matched)?;
-                let rows = filter_record_batch(&batch, &unmatched)?;
-                inserted
-                    .push(&rows.columns()[insert_at..insert_at + width])
-                    .await?;
-            }
+            matched.push(true);
         }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        updated.abandon();
-        inserted.abandon();
-        return Err(e);
+        let matched = BooleanArray::from(matched);
+        if update.is_some() {
+            let rows = filter_record_batch(&batch, &matched)?;
+            updated.push(&rows.columns()[2..2 + width]).await?;
+        }
+        if insert.is_some() {
+            let unmatched = datafusion::arrow::compute::not(&matched)?;
+            let rows = filter_record_batch(&batch, &unmatched)?;
+            inserted
+                .push(&rows.columns()[insert_at..insert_at + width])
+                .await?;
+        }
     }
     updated.finish().await?;
     let added = inserted.finish().await?;

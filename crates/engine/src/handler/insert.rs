@@ -16,7 +16,7 @@ use shale_storage::TableEntry;
 
 use crate::error::{EngineError, Result};
 use crate::identity::IDENTITY_FUNCTION;
-use crate::parse::create_table::folded;
+use crate::parse::create_table::last_folded;
 use crate::session::{Output, Session};
 
 pub(crate) async fn execute(
@@ -35,16 +35,7 @@ pub(crate) async fn execute(
         ));
     }
     let mut insert = insert.clone();
-    let mut columns: Vec<String> = insert
-        .columns
-        .iter()
-        .map(|n| {
-            n.0.last()
-                .and_then(|p| p.as_ident())
-                .map(folded)
-                .unwrap_or_default()
-        })
-        .collect();
+    let mut columns: Vec<String> = insert.columns.iter().map(last_folded).collect();
     for c in &columns {
         let Some(def) = entry.def.columns.iter().find(|d| &d.name == c) else {
             return Err(EngineError::sql(

@@ -83,7 +83,8 @@ fn bind(mut plan: LogicalPlan, params: Vec<ScalarValue>) -> Result<LogicalPlan> 
 async fn plan(session: &mut Session, stmt: &Statement) -> Result<LogicalPlan> {
     // Functions such as now() read the statement's start time.
     session.state.mark_start_execution();
-    let mut stmt = crate::view::expand(session, stmt)?.unwrap_or_else(|| stmt.clone());
+    let mut stmt = stmt.clone();
+    crate::view::expand(session, &mut stmt)?;
     distinct_output_names(&mut stmt);
     Ok(session
         .state

@@ -107,6 +107,20 @@ pub fn folded(ident: &Ident) -> String {
     }
 }
 
+/// The last part of a name (the column of `t.c`), folded.
+pub fn last_folded(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(folded)
+        .unwrap_or_default()
+}
+
+/// A name as a quoted SQL identifier, for statements Shale writes itself.
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn ident(parser: &mut Parser) -> Result<String, ParserError> {
     Ok(folded(&parser.parse_identifier()?))
 }
