@@ -135,6 +135,25 @@ class ShaleServer:
         kw.update(overrides)
         return kw
 
+    @property
+    def aws_endpoint(self) -> str:
+        """The AWS-compatible endpoint (S3), path-style."""
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def credentials_file(self) -> str:
+        """The data directory's credentials file; its [shale] profile is an AWS key pair."""
+        return os.path.join(self.data_dir, "credentials")
+
+    def aws_keys(self) -> Tuple[str, str]:
+        """(access key id, secret access key) of the [shale] profile."""
+        import configparser
+
+        parser = configparser.ConfigParser()
+        parser.read(self.credentials_file)
+        profile = parser["shale"]
+        return profile["aws_access_key_id"], profile["aws_secret_access_key"]
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             text = pathlib.Path(self.log_path).read_text(errors="replace")

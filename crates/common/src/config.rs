@@ -5,6 +5,7 @@
 //! `SHALE_*` environment variables ([`SettingsOverrides`], filled in by the
 //! binary). Every default lives in this file and nowhere else.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,119 @@ pub struct FileConfig {
     /// The HTTP listener for people and front-ends.
     #[serde(default)]
     pub http: PortFileConfig,
+    /// Buckets mapped to an external S3-compatible endpoint or to real AWS,
+    /// by the name Shale knows them under (`[buckets.<name>]`). Every other
+    /// bucket is embedded in the data directory.
+    #[serde(default)]
+    pub buckets: BTreeMap<String, BucketFileConfig>,
+}
+
+/// `[buckets.<name>]` section: where a mapped bucket really lives.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketFileConfig {
+    /// Endpoint URL of the S3-compatible service (absent: real AWS).
+    pub endpoint: Option<String>,
+    /// Region to sign requests for (default us-east-1).
+    pub region: Option<String>,
+    /// Access key id of the external service.
+    pub access_key_id: Option<String>,
+    /// Secret access key matching `access_key_id`; never logged.
+    pub secret_access_key: Option<String>,
+    /// Session token for temporary credentials; never logged.
+    pub session_token: Option<String>,
+    /// The bucket's name at the endpoint (default: the same name).
+    pub bucket: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual hosts.
+    #[serde(default)]
+    pub path_style: bool,
+}
+
+impl fmt::Debug for BucketFileConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BucketFileConfig")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("bucket", &self.bucket)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Region used for a mapped bucket whose configuration names none.
+pub const DEFAULT_BUCKET_REGION: &str = "us-east-1";
+
+/// A bucket mapped to an external endpoint, validated.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BucketMapping {
+    /// The name clients and `s3://` URIs use.
+    pub name: String,
+    /// Endpoint URL; `None` means real AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    /// Static credentials; `None` lets the client find them (environment,
+    /// instance metadata), as AWS SDKs do.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// The bucket's name at the endpoint.
+    pub remote_bucket: String,
+    pub path_style: bool,
+}
+
+impl fmt::Debug for BucketMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BucketMapping")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("remote_bucket", &self.remote_bucket)
+            .field("path_style", &self.path_style)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BucketMapping {
+    fn resolve(name: String, file: BucketFileConfig) -> Result<Self, ConfigError> {
+        if name.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "buckets",
+                message: "a mapped bucket needs a name".into(),
+            });
+        }
+        if file.access_key_id.is_some() != file.secret_access_key.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "buckets.access_key_id",
+                message: format!(
+                    "bucket {name:?}: access_key_id and secret_access_key must be given together"
+                ),
+            });
+        }
+        if let Some(endpoint) = &file.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "buckets.endpoint",
+                message: format!(
+                    "bucket {name:?}: endpoint {endpoint:?} must start with http:// or https://"
+                ),
+            });
+        }
+        Ok(BucketMapping {
+            remote_bucket: file.bucket.unwrap_or_else(|| name.clone()),
+            name,
+            endpoint: file.endpoint,
+            region: file
+                .region
+                .unwrap_or_else(|| DEFAULT_BUCKET_REGION.to_owned()),
+            access_key_id: file.access_key_id,
+            secret_access_key: file.secret_access_key,
+            session_token: file.session_token,
+            path_style: file.path_style,
+        })
+    }
 }
 
 /// `[pg]` section of the configuration file.
@@ -150,6 +264,8 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     /// The superuser's password when given by `SHALE_ADMIN_PASSWORD`; never logged.
     pub admin_password: Option<String>,
+    /// Buckets mapped to external endpoints (`[buckets.<name>]`), by name.
+    pub bucket_mappings: Vec<BucketMapping>,
 }
 
 impl fmt::Debug for Settings {
@@ -168,6 +284,7 @@ impl fmt::Debug for Settings {
                 "admin_password",
                 &self.admin_password.as_ref().map(|_| "<redacted>"),
             )
+            .field("bucket_mappings", &self.bucket_mappings)
             .finish()
     }
 }
@@ -192,6 +309,11 @@ impl Settings {
             tls_cert: file.pg.tls_cert,
             tls_key: file.pg.tls_key,
             admin_password: over.admin_password.filter(|p| !p.is_empty()),
+            bucket_mappings: file
+                .buckets
+                .into_iter()
+                .map(|(name, b)| BucketMapping::resolve(name, b))
+                .collect::<Result<_, _>>()?,
         };
         if settings.tls_cert.is_some() != settings.tls_key.is_some() {
             return Err(ConfigError::Invalid {
@@ -291,6 +413,40 @@ mod tests {
         };
         let s = Settings::resolve(FileConfig::default(), over).expect("resolve");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn mapped_buckets_are_read_and_secrets_hidden() {
+        let file = FileConfig::parse(
+            "[buckets.lake]\nendpoint = 'http://127.0.0.1:9000'\naccess_key_id = 'AK'\n\
+             secret_access_key = 'hunter2'\nbucket = 'remote-lake'\npath_style = true\n\
+             [buckets.aws]\nregion = 'eu-west-1'\n",
+        )
+        .expect("parse");
+        let s = Settings::resolve(file, SettingsOverrides::default()).expect("resolve");
+        assert_eq!(s.bucket_mappings.len(), 2);
+        let aws = &s.bucket_mappings[0];
+        assert_eq!(
+            (aws.name.as_str(), aws.region.as_str()),
+            ("aws", "eu-west-1")
+        );
+        assert_eq!(
+            (aws.endpoint.as_deref(), aws.remote_bucket.as_str()),
+            (None, "aws")
+        );
+        let lake = &s.bucket_mappings[1];
+        assert_eq!(lake.remote_bucket, "remote-lake");
+        assert_eq!(lake.region, DEFAULT_BUCKET_REGION);
+        assert!(lake.path_style);
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn mapped_bucket_needs_both_key_halves() {
+        let file = FileConfig::parse("[buckets.b]\naccess_key_id = 'AK'\n").expect("parse");
+        assert!(Settings::resolve(file, SettingsOverrides::default()).is_err());
+        let bad = FileConfig::parse("[buckets.b]\nendpont = 'x'\n");
+        assert!(bad.is_err());
     }
 
     #[test]

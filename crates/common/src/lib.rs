@@ -8,5 +8,5 @@
 pub mod config;
 pub mod sqlstate;
 
-pub use config::{AuthMethod, ConfigError, FileConfig, Settings, SettingsOverrides};
+pub use config::{AuthMethod, BucketMapping, ConfigError, FileConfig, Settings, SettingsOverrides};
 pub use sqlstate::SqlState;

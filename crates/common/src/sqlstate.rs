@@ -9,6 +9,8 @@ use std::fmt;
 /// A SQLSTATE error or warning class, as PostgreSQL and Redshift report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SqlState {
+    /// 00000: no error (INFO notices).
+    SuccessfulCompletion,
     /// 01000: a plain warning (used for notices).
     Warning,
     /// 08P01: the client broke the wire protocol.
@@ -96,6 +98,7 @@ impl SqlState {
     pub fn code(self) -> &'static str {
         use SqlState::*;
         match self {
+            SuccessfulCompletion => "00000",
             Warning => "01000",
             ProtocolViolation => "08P01",
             FeatureNotSupported => "0A000",

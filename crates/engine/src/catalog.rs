@@ -92,7 +92,15 @@ pub(crate) struct SessionCatalogs {
     pub defaults: DefaultParser,
     /// The session's `shale_identity` function, the default of IDENTITY columns.
     pub identity: Arc<datafusion::logical_expr::ScalarUDF>,
+    /// The load logs, seen as system tables in `pg_catalog`.
+    pub loads: Arc<crate::loads::Loads>,
+    /// Whose log rows the session sees; None for a superuser (all of them).
+    pub viewer: Option<i32>,
 }
+
+/// The schema of system tables, searched after the `search_path` for
+/// unqualified names.
+pub(crate) const SYSTEM_SCHEMA: &str = "pg_catalog";
 
 impl std::fmt::Debug for SessionCatalogs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -150,13 +158,22 @@ impl CatalogProvider for DatabaseCatalog {
         // is no real schema: it resolves them through the search_path.
         let by_path = name == PATH_SCHEMA;
         let id = if by_path {
-            ObjectId::MAX
+            Some(ObjectId::MAX)
         } else {
-            state.tx().catalog().schema(&self.database, name)?.id
+            state
+                .tx()
+                .catalog()
+                .schema(&self.database, name)
+                .map(|s| s.id)
         };
+        let system = by_path || name == SYSTEM_SCHEMA;
+        if id.is_none() && !system {
+            return None;
+        }
         Some(Arc::new(DatabaseSchema {
-            id,
+            id: id.unwrap_or(ObjectId::MAX),
             by_path,
+            system,
             session: self.session.clone(),
         }))
     }
@@ -168,6 +185,8 @@ impl CatalogProvider for DatabaseCatalog {
 struct DatabaseSchema {
     id: ObjectId,
     by_path: bool,
+    /// Whether system tables are found here (`pg_catalog`, and the path).
+    system: bool,
     session: SessionCatalogs,
 }
 
@@ -199,6 +218,10 @@ impl SchemaProvider for DatabaseSchema {
         };
         let mut state = lock(&self.session.shared);
         let Some(entry) = self.entry(&mut state, name) else {
+            drop(state);
+            if self.system && !row_id {
+                return self.session.loads.system_table(name, self.session.viewer);
+            }
             return Ok(None);
         };
         let view: Arc<Catalog> = state.tx().view();
@@ -220,5 +243,12 @@ impl SchemaProvider for DatabaseSchema {
     fn table_exist(&self, name: &str) -> bool {
         let mut state = lock(&self.session.shared);
         self.entry(&mut state, name).is_some()
+            || (self.system
+                && self
+                    .session
+                    .loads
+                    .system_table_names()
+                    .iter()
+                    .any(|n| n == name))
     }
 }

@@ -64,8 +64,23 @@ pub(crate) fn register(state: &mut SessionState, info: &SessionInfo) -> Result<(
         Constant::udf("current_schema", text(crate::DEFAULT_SCHEMA)),
         Constant::udf("pg_backend_pid", ScalarValue::Int32(Some(info.backend_pid))),
     ];
+    register_last_copy(state, -1, 0)?;
     for udf in udfs {
         state.register_udf(udf)?;
     }
+    Ok(())
+}
+
+/// `pg_last_copy_id()` and `pg_last_copy_count()`: the last COPY of the
+/// session, re-registered after each one.
+pub(crate) fn register_last_copy(state: &mut SessionState, id: i64, count: i64) -> Result<()> {
+    state.register_udf(Constant::udf(
+        "pg_last_copy_id",
+        ScalarValue::Int32(Some(i32::try_from(id).unwrap_or(i32::MAX))),
+    ))?;
+    state.register_udf(Constant::udf(
+        "pg_last_copy_count",
+        ScalarValue::Int64(Some(count)),
+    ))?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod error;
 mod functions;
 mod handler;
 mod identity;
+mod loads;
 pub mod parse;
 mod rewrite;
 mod session;
@@ -40,6 +41,7 @@ pub use datafusion::execution::SendableRecordBatchStream;
 pub use error::{EngineError, Result};
 pub use parse::ParsedStatement;
 pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
+pub use shale_objects;
 /// Field metadata naming a column's Redshift type (`character(3)`).
 pub use shale_storage::types::TYPE_METADATA_KEY;
 pub use vars::SessionVars;
@@ -67,6 +69,22 @@ pub struct EngineConfig {
     /// that can spill to disk do so past it. Defaults to half the machine's
     /// memory.
     pub memory_limit: usize,
+    /// The buckets COPY and UNLOAD reach and the access keys they accept;
+    /// without them, COPY and UNLOAD are refused.
+    pub objects: Option<Objects>,
+}
+
+/// What COPY and UNLOAD need from outside the warehouse.
+#[derive(Clone)]
+pub struct Objects {
+    pub registry: shale_objects::Registry,
+    pub keys: shale_objects::AccessKeys,
+}
+
+impl std::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objects").finish_non_exhaustive()
+    }
 }
 
 /// Half of `MemTotal`, or 4 GiB when it cannot be read.
@@ -91,7 +109,18 @@ impl EngineConfig {
                 .unwrap_or(2),
             warehouse_dir: warehouse_dir.into(),
             memory_limit: default_memory_limit(),
+            objects: None,
         }
+    }
+
+    /// Gives COPY and UNLOAD the bucket registry and the access keys.
+    pub fn with_objects(
+        mut self,
+        registry: shale_objects::Registry,
+        keys: shale_objects::AccessKeys,
+    ) -> Self {
+        self.objects = Some(Objects { registry, keys });
+        self
     }
 }
 
@@ -104,6 +133,8 @@ pub struct Engine {
     storage: Storage,
     /// Reads column DEFAULT texts; shared by every session.
     defaults: table::DefaultParser,
+    /// Buckets, keys and the load logs COPY writes.
+    loads: Arc<loads::Loads>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -148,6 +179,7 @@ impl Engine {
             template,
             storage,
             defaults,
+            loads: Arc::new(loads::Loads::new(config.objects)),
         }))
     }
 
@@ -162,6 +194,7 @@ impl Engine {
             &self.template,
             self.storage.clone(),
             Arc::clone(&self.defaults),
+            Arc::clone(&self.loads),
             info,
         )
     }

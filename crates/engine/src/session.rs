@@ -44,6 +44,8 @@ const PARSE_CACHE_MAX_TEXT: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
     pub user: String,
+    /// The user's id (`usesysid`), which the system tables record.
+    pub user_id: i32,
     pub database: String,
     pub application_name: Option<String>,
     pub backend_pid: i32,
@@ -122,6 +124,10 @@ pub struct Session {
     /// The session's transaction, shared with its catalog providers.
     pub(crate) shared: SharedTx,
     pub(crate) storage: Storage,
+    /// Buckets, keys and load logs, shared by every session.
+    pub(crate) loads: Arc<crate::loads::Loads>,
+    /// `pg_last_copy_id()` and `pg_last_copy_count()`.
+    pub(crate) last_copy: (i64, i64),
 }
 
 impl std::fmt::Debug for Session {
@@ -138,6 +144,7 @@ impl Session {
         template: &SessionState,
         storage: Storage,
         defaults: DefaultParser,
+        loads: Arc<crate::loads::Loads>,
         info: SessionInfo,
     ) -> Self {
         let shared: SharedTx = Arc::new(std::sync::Mutex::new(TxState {
@@ -152,6 +159,8 @@ impl Session {
             shared: Arc::clone(&shared),
             defaults,
             identity: Arc::clone(&identity),
+            loads: Arc::clone(&loads),
+            viewer: (!info.is_superuser).then_some(info.user_id),
         };
         let mut state = SessionStateBuilder::new_from_existing(template.clone())
             .with_catalog_list(Arc::new(catalogs))
@@ -178,6 +187,8 @@ impl Session {
             info,
             shared,
             storage,
+            loads,
+            last_copy: (-1, 0),
         }
     }
 
@@ -287,9 +298,10 @@ impl Session {
                 handler::describe_utility(self, s),
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
-            Stmt::CreateTable(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => {
-                (declared_types(declared, 0), Arc::new(Schema::empty()))
-            }
+            Stmt::CreateTable(_)
+            | Stmt::Copy(_)
+            | Stmt::AppendFrom { .. }
+            | Stmt::OwnerTo { .. } => (declared_types(declared, 0), Arc::new(Schema::empty())),
         };
         if self.tx == TxStatus::Idle {
             // Describing read the catalog; the statement itself will run in
@@ -574,6 +586,7 @@ impl Session {
             Stmt::Abort => handler::transaction::rollback(self).await,
             Stmt::Sql(s) => handler::execute(self, s, params).await,
             Stmt::CreateTable(ct) => handler::ddl::create_table(self, ct).await,
+            Stmt::Copy(c) => handler::copy::execute(self, c).await,
             Stmt::AppendFrom {
                 target,
                 source,
@@ -700,7 +713,9 @@ pub(crate) fn merge_param_types(
 fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
-        Stmt::CreateTable(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => false,
+        Stmt::CreateTable(_) | Stmt::Copy(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => {
+            false
+        }
         Stmt::Sql(s) => matches!(
             s.as_ref(),
             Statement::Commit { .. } | Statement::Rollback { .. }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use shale_common::Settings;
 use shale_engine::{Engine, EngineConfig};
+use shale_objects::{AccessKeys, Registry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +20,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A running Shale.
 pub struct Server {
     pg_addr: SocketAddr,
+    aws_addr: SocketAddr,
+    registry: Registry,
     credentials_path: PathBuf,
     created: bool,
     shutdown: CancellationToken,
@@ -29,8 +32,27 @@ impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("pg_addr", &self.pg_addr)
+            .field("aws_addr", &self.aws_addr)
             .finish_non_exhaustive()
     }
+}
+
+/// Opens the bucket registry. (ServerError has no variant of its own for
+/// it yet: a bad mapping is a configuration error, anything else a problem
+/// with the data directory.)
+fn open_registry(root: &std::path::Path, settings: &Settings) -> Result<Registry, ServerError> {
+    Registry::open(root, &settings.bucket_mappings).map_err(|e| match e {
+        shale_objects::ObjectsError::Mapping { .. } => {
+            ServerError::Config(shale_common::ConfigError::Invalid {
+                key: "buckets",
+                message: e.to_string(),
+            })
+        }
+        other => ServerError::Corrupt {
+            path: root.to_owned(),
+            message: other.to_string(),
+        },
+    })
 }
 
 impl Server {
@@ -40,7 +62,31 @@ impl Server {
         let configured = settings.tls_cert.clone().zip(settings.tls_key.clone());
         let tls_files = tls::ensure_certificate(&boot.root, configured)?;
         let acceptor = tls::acceptor(&tls_files)?;
-        let engine = Engine::open(EngineConfig::new(boot.root.join("warehouse"))).await?;
+        let registry = open_registry(&boot.root.join("s3"), &settings)?;
+        let keys = AccessKeys::new([(
+            boot.credentials.access_key_id.clone(),
+            boot.credentials.secret_access_key.clone(),
+        )]);
+        let engine = Engine::open(
+            EngineConfig::new(boot.root.join("warehouse"))
+                .with_objects(registry.clone(), keys.clone()),
+        )
+        .await?;
+
+        let aws_bind = SocketAddr::new(settings.bind, settings.aws_port);
+        let aws_listener =
+            TcpListener::bind(aws_bind)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: aws_bind,
+                    source,
+                })?;
+        let aws_addr = aws_listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                addr: aws_bind,
+                source,
+            })?;
 
         let addr = SocketAddr::new(settings.bind, settings.pg_port);
         let listener = TcpListener::bind(addr)
@@ -65,8 +111,17 @@ impl Server {
             shutdown.clone(),
             tracker.clone(),
         ));
+        tracker.spawn(shale_aws::serve(
+            aws_listener,
+            registry.clone(),
+            keys,
+            shutdown.clone(),
+            tracker.clone(),
+        ));
         Ok(Server {
             pg_addr,
+            aws_addr,
+            registry,
             credentials_path: boot.credentials_path,
             created: boot.created,
             shutdown,
@@ -77,6 +132,16 @@ impl Server {
     /// The address of the wire-protocol listener.
     pub fn pg_addr(&self) -> SocketAddr {
         self.pg_addr
+    }
+
+    /// The address of the AWS-compatible API (S3).
+    pub fn aws_addr(&self) -> SocketAddr {
+        self.aws_addr
+    }
+
+    /// The bucket registry (embedded buckets and mapped ones).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Where the generated credentials are.

@@ -6,6 +6,7 @@
 //! USER, ...) each get a file of their own beside these.
 
 pub(crate) mod alter;
+pub(crate) mod copy;
 pub(crate) mod ddl;
 pub(crate) mod dml;
 pub(crate) mod insert;

@@ -17,6 +17,7 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Toke
 
 use crate::error::{EngineError, Result};
 
+pub mod copy;
 pub mod create_table;
 
 /// One statement of a query string.
@@ -26,6 +27,8 @@ pub enum Stmt {
     Sql(Box<ast::Statement>),
     /// `ABORT [WORK | TRANSACTION]`: Redshift's synonym for ROLLBACK.
     Abort,
+    /// Redshift's COPY, parsed by [`copy`].
+    Copy(Box<copy::CopyStatement>),
     /// Redshift's CREATE TABLE, parsed by [`create_table`].
     CreateTable(Box<create_table::CreateTable>),
     /// `ALTER TABLE t OWNER TO user`, which sqlparser's Redshift dialect refuses.
@@ -120,6 +123,13 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
     };
     let dialect = RedshiftSqlDialect {};
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    if copy::is_copy(&parser) {
+        let stmt = copy::parse(&text).map_err(|e| copy_error(sql, &text, e))?;
+        return Ok(ParsedStatement {
+            stmt: Stmt::Copy(Box::new(stmt)),
+            text,
+        });
+    }
     if create_table::is_create_table(&parser) {
         let table = create_table::parse(&mut parser).map_err(|e| syntax_error(sql, e))?;
         expect_end(sql, &parser)?;
@@ -218,6 +228,28 @@ fn without_encode(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         out.push(t);
     }
     out
+}
+
+/// A refused COPY: grammar errors as syntax errors (positions are within
+/// the statement, which is re-read on its own), the rest as Redshift's
+/// internal errors.
+fn copy_error(sql: &str, text: &str, e: copy::CopyError) -> EngineError {
+    match e {
+        copy::CopyError::Syntax(e) => {
+            let start = sql.find(text).unwrap_or(0);
+            match syntax_error(text, e) {
+                EngineError::Syntax { message, position } => EngineError::Syntax {
+                    message,
+                    position: position.map(|p| p + sql[..start].chars().count()),
+                },
+                other => other,
+            }
+        }
+        copy::CopyError::Invalid(message) => {
+            EngineError::sql(shale_common::SqlState::InternalError, message)
+        }
+        copy::CopyError::Unsupported(message) => EngineError::unsupported(message),
+    }
 }
 
 /// Anything after the statement (other than whitespace) is an error.

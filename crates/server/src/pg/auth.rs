@@ -260,6 +260,9 @@ impl StartupHandler for Connection {
                         let info = SessionInfo {
                             is_superuser: self.shared.users.get(&user).is_some_and(|u| u.superuser),
                             application_name: client.metadata().get("application_name").cloned(),
+                            // The superuser is user 100, as on a new cluster;
+                            // other users get ids with CREATE USER (issue 6).
+                            user_id: 100,
                             user,
                             database,
                             backend_pid: pid,

@@ -41,6 +41,20 @@ impl TestServer {
         )
     }
 
+    /// The access-key pair written to the data directory's credentials file.
+    pub fn access_keys(&self) -> (String, String) {
+        let text = std::fs::read_to_string(self.server.credentials_path()).expect("credentials");
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    (k.trim() == key).then(|| v.trim().to_string())
+                })
+                .expect("key in credentials")
+        };
+        (value("aws_access_key_id"), value("aws_secret_access_key"))
+    }
+
     /// A connected client; its connection task runs until the client drops.
     pub async fn connect(&self) -> Client {
         connect(&self.config()).await.expect("connects")

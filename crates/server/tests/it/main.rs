@@ -5,10 +5,12 @@
 //! the `.slt` files in `tests/slt/` over the wire, `wire` checks the protocol
 //! with tokio-postgres, `robustness` feeds the server bad input and load, and
 //! `storage` restarts and kills servers to check that commits are durable and
-//! concurrent transactions serializable.
+//! concurrent transactions serializable, and `s3` drives the S3 endpoint with
+//! object_store's S3 client and raw HTTP, and SIGKILLs it mid-PUT.
 
 mod harness;
 mod robustness;
+mod s3;
 mod slt;
 mod storage;
 mod tidy;

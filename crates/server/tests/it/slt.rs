@@ -80,6 +80,53 @@ impl AsyncDB for Wire {
     }
 }
 
+/// Puts `fixtures/<bucket>/<key>` into the server's embedded buckets, so
+/// that `.slt` files can COPY them.
+async fn upload_fixtures(server: &TestServer, fixtures: &Path) {
+    use object_store::ObjectStoreExt;
+    let registry = server.server.registry();
+    let Ok(buckets) = std::fs::read_dir(fixtures) else {
+        return;
+    };
+    for bucket in buckets.flatten() {
+        let name = bucket.file_name().to_string_lossy().into_owned();
+        registry
+            .embedded()
+            .create_bucket(&name)
+            .await
+            .expect("fixture bucket");
+        let store = registry.store(&name).expect("fixture bucket store");
+        let mut files = Vec::new();
+        all_files(&bucket.path(), &mut files);
+        for file in files {
+            let key = file
+                .strip_prefix(bucket.path())
+                .expect("under the bucket")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let body = std::fs::read(&file).expect("fixture file");
+            store
+                .put(&object_store::path::Path::from(key.as_str()), body.into())
+                .await
+                .expect("fixture upload");
+        }
+    }
+}
+
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            all_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
 fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -101,14 +148,23 @@ async fn sqllogictest_files() {
     slt_files(&root, &mut files);
     files.sort();
     assert!(!files.is_empty(), "no .slt files under {}", root.display());
+    // SHALE_SLT=name runs only the files whose path contains it.
+    if let Ok(only) = std::env::var("SHALE_SLT") {
+        files.retain(|f| f.to_string_lossy().contains(&only));
+    }
     let mut failures = Vec::new();
+    let fixtures = root.join("fixtures");
     for file in &files {
         let server = TestServer::start().await;
+        upload_fixtures(&server, &fixtures).await;
         let config = server.config();
         let mut runner = sqllogictest::Runner::new(move || {
             let config = config.clone();
             async move { Ok(Wire(connect(&config).await?)) }
         });
+        let (key_id, secret) = server.access_keys();
+        runner.set_var("ACCESS_KEY_ID".into(), key_id);
+        runner.set_var("SECRET_ACCESS_KEY".into(), secret);
         if let Err(e) = runner.run_file_async(file).await {
             failures.push(format!("{}:\n{e}", file.display()));
         }
