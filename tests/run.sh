@@ -25,6 +25,9 @@ if (( ${#missing[@]} )); then
     fi
 fi
 
-cargo build --locked -p shale --bin shale
+# `cargo test` also builds the `shale` binary the client tests run (the
+# integration tests of its package need it), with the same features as the
+# tests: a separate `cargo build` would unify features without the
+# dev-dependencies and compile DataFusion a second time.
 cargo test --locked --workspace
 SHALE_BIN="$CARGO_TARGET_DIR/debug/shale" bash tests/clients/run.sh

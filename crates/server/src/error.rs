@@ -24,6 +24,8 @@ pub enum ServerError {
     Config(#[from] shale_common::ConfigError),
     #[error("engine: {0}")]
     Engine(#[from] shale_engine::EngineError),
+    #[error("buckets: {0}")]
+    Objects(#[from] shale_objects::ObjectsError),
 }
 
 impl ServerError {

@@ -37,9 +37,7 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Opens the bucket registry. (ServerError has no variant of its own for
-/// it yet: a bad mapping is a configuration error, anything else a problem
-/// with the data directory.)
+/// Opens the bucket registry: a bad mapping is a configuration error.
 fn open_registry(root: &std::path::Path, settings: &Settings) -> Result<Registry, ServerError> {
     Registry::open(root, &settings.bucket_mappings).map_err(|e| match e {
         shale_objects::ObjectsError::Mapping { .. } => {
@@ -48,10 +46,7 @@ fn open_registry(root: &std::path::Path, settings: &Settings) -> Result<Registry
                 message: e.to_string(),
             })
         }
-        other => ServerError::Corrupt {
-            path: root.to_owned(),
-            message: other.to_string(),
-        },
+        other => ServerError::Objects(other),
     })
 }
 

@@ -27,14 +27,12 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::ParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
 use datafusion::error::DataFusionError;
-use datafusion::execution::TaskContext;
 use datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder;
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
-use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream, execute_stream};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -55,6 +53,10 @@ use crate::session::{Output, Session};
 const BATCH_ROWS: usize = 8192;
 /// Parsed batches buffered between the readers and the writer.
 const CHANNEL_BATCHES: usize = 16;
+/// Rows sorted together when the table has a SORTKEY: two row groups, a
+/// quarter of a data file, which keeps a load's memory near a few hundred
+/// megabytes for wide rows.
+const SORT_CHUNK_ROWS: usize = shale_storage::ROWS_PER_FILE / 4;
 /// Read buffer of the text readers.
 const READ_BUFFER: usize = 1 << 20;
 
@@ -139,8 +141,7 @@ pub(crate) async fn execute(session: &mut Session, copy: &CopyStatement) -> Resu
     let written: Result<u64> = if copy.no_load {
         drain(stream).await
     } else {
-        let ctx = session.task_ctx();
-        write(session, &entry, stream, schema, ctx).await
+        write(session, &entry, stream, schema).await
     };
 
     let rejected = load.take_rejected();
@@ -1134,59 +1135,89 @@ async fn drain(mut stream: SendableRecordBatchStream) -> Result<u64> {
     Ok(rows)
 }
 
-/// Writes the rows into the table (sorted by its SORTKEY, if it has one)
-/// as part of the session's transaction.
+/// Writes the rows into the table as part of the session's transaction. A
+/// table with a SORTKEY gets its rows sorted [`SORT_CHUNK_ROWS`] at a time,
+/// so that memory stays bounded whatever the input size; VACUUM restores
+/// the order across chunks and files, as after a Redshift COPY into a table
+/// that already holds rows.
 async fn write(
     session: &Session,
     entry: &TableEntry,
     stream: SendableRecordBatchStream,
     schema: SchemaRef,
-    ctx: Arc<TaskContext>,
 ) -> Result<u64> {
-    let stream = if entry.def.sortkey.is_empty() {
+    let keys: Vec<usize> = entry
+        .def
+        .sortkey
+        .iter()
+        .filter_map(|name| entry.def.column_index(name))
+        .collect();
+    let stream = if keys.is_empty() {
         stream
     } else {
-        let source = OneShot(Mutex::new(Some(stream)), Arc::clone(&schema));
-        let plan: Arc<dyn ExecutionPlan> = Arc::new(StreamingTableExec::try_new(
-            schema,
-            vec![Arc::new(source)],
-            None,
-            Vec::new(),
-            false,
-            None,
-        )?);
-        let plan = crate::table::sorted_for(&entry.def, plan)?;
-        execute_stream(plan, ctx)?
+        sorted_chunks(stream, keys, schema)
     };
     crate::table::write_rows(&session.storage, &session.shared, entry, stream).await
 }
 
-/// A stream handed to a plan that runs it once.
-struct OneShot(Mutex<Option<SendableRecordBatchStream>>, SchemaRef);
-
-impl std::fmt::Debug for OneShot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OneShot")
-    }
+/// The stream's rows sorted by `keys`, [`SORT_CHUNK_ROWS`] at a time.
+fn sorted_chunks(
+    input: SendableRecordBatchStream,
+    keys: Vec<usize>,
+    schema: SchemaRef,
+) -> SendableRecordBatchStream {
+    let out_schema = Arc::clone(&schema);
+    let chunks = futures::stream::unfold((input, false), move |(mut input, ended)| {
+        let keys = keys.clone();
+        let schema = Arc::clone(&schema);
+        async move {
+            if ended {
+                return None;
+            }
+            let mut pending = Vec::new();
+            let mut rows = 0;
+            let mut ended = false;
+            while rows < SORT_CHUNK_ROWS {
+                match input.next().await {
+                    Some(Ok(batch)) => {
+                        rows += batch.num_rows();
+                        pending.push(batch);
+                    }
+                    Some(Err(e)) => return Some((Err(e), (input, true))),
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            if pending.is_empty() {
+                return None;
+            }
+            let sorted = sort_batches(&schema, &pending, &keys);
+            Some((sorted, (input, ended)))
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(out_schema, chunks))
 }
 
-impl PartitionStream for OneShot {
-    fn schema(&self) -> &SchemaRef {
-        &self.1
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let taken = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match taken {
-            Some(s) => s,
-            None => Box::pin(RecordBatchStreamAdapter::new(
-                Arc::clone(&self.1),
-                futures::stream::once(async {
-                    Err(DataFusionError::Internal("the load ran twice".to_string()))
-                }),
-            )),
-        }
-    }
+fn sort_batches(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    keys: &[usize],
+) -> datafusion::error::Result<RecordBatch> {
+    use datafusion::arrow::compute::{
+        SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
+    };
+    let all = concat_batches(schema, batches)?;
+    let columns: Vec<SortColumn> = keys
+        .iter()
+        .map(|k| SortColumn {
+            values: Arc::clone(all.column(*k)),
+            options: None,
+        })
+        .collect();
+    let indices = lexsort_to_indices(&columns, None)?;
+    Ok(take_record_batch(&all, &indices)?)
 }
 
 fn now_micros() -> i64 {
