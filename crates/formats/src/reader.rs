@@ -27,6 +27,10 @@ pub struct Parsed {
     pub rejected: Vec<Rejected>,
     /// Physical lines consumed so far in the file.
     pub lines_scanned: u64,
+    /// JSON only: per column, the rows of `batch` whose object had no key
+    /// for it (as opposed to an explicit `null`), which get the column's
+    /// DEFAULT in Redshift. Empty for other formats.
+    pub missing: Vec<Vec<u32>>,
 }
 
 /// The buffered input.
@@ -118,6 +122,10 @@ struct Proc {
     dec: Vec<u8>,
     keybuf: Vec<u8>,
     slots: Vec<Option<Span>>,
+    /// Columns with no key in the current JSON object.
+    absent: Vec<usize>,
+    /// Per column, the rows of the batch being built that had no key.
+    missing: Vec<Vec<u32>>,
 }
 
 /// Reads one (already decompressed) file: an iterator of batches of up to
@@ -205,6 +213,8 @@ impl<R: Read> RecordReader<R> {
                 dec: Vec::new(),
                 keybuf: Vec::new(),
                 slots: vec![None; ncols],
+                absent: Vec::new(),
+                missing: Vec::new(),
             },
             batch_rows,
             done: false,
@@ -657,8 +667,12 @@ impl Proc {
     fn json_row(&mut self, rec: &[u8], line: u64, rejected: &mut Vec<Rejected>) {
         self.vals.clear();
         self.row.clear();
+        self.absent.clear();
         for c in 0..self.conv.cols.len() {
             let slot = self.slots.get(c).copied().flatten();
+            if slot.is_none() {
+                self.absent.push(c);
+            }
             let raw = slot.map_or(&[][..], |s| &rec[s.start..s.end]);
             let input = match slot {
                 None => Input::Null,
@@ -704,6 +718,16 @@ impl Proc {
                     self.reject(rejected, line, Some(c), rec, raw, e);
                     return;
                 }
+            }
+        }
+        if !self.absent.is_empty() {
+            let ncols = self.conv.cols.len();
+            if self.missing.len() < ncols {
+                self.missing.resize(ncols, Vec::new());
+            }
+            let row = self.builders.rows as u32;
+            for &c in &self.absent {
+                self.missing[c].push(row);
             }
         }
         self.builders.append_row(&self.vals, &self.row);
@@ -774,6 +798,7 @@ impl<R: Read> Iterator for RecordReader<R> {
             batch,
             rejected,
             lines_scanned: self.src.lines(),
+            missing: std::mem::take(&mut self.p.missing),
         }))
     }
 }

@@ -1059,3 +1059,19 @@ fn super_values_must_be_utf8_json() {
     assert_eq!(o.rows, ["{\"a\": 1}", "\"s\""]);
     assert_eq!(reasons(&o)[0].1, 1224);
 }
+
+#[test]
+fn json_missing_keys_are_told_from_explicit_nulls() {
+    // Batches of 3 rows: the row numbers restart in the second batch; a
+    // rejected object does not shift them.
+    let input = b"{\"a\": 1}\n{\"a\": null, \"b\": 2}\n{\"b\": 3}\n{\"a\": \"x\"}\n{\"a\": 5}\n";
+    let columns = vec![col("a", ColumnType::Integer), col("b", ColumnType::Integer)];
+    let reader = RecordReader::new(&input[..], json_auto(), Options::default(), columns, 3);
+    let batches: Vec<Parsed> = reader.map(|p| p.unwrap()).collect();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[0].batch.num_rows(), 3);
+    assert_eq!(batches[0].missing, vec![vec![2], vec![0]]);
+    assert_eq!(batches[1].rejected.len(), 1);
+    assert_eq!(batches[1].batch.num_rows(), 1);
+    assert_eq!(batches[1].missing, vec![Vec::<u32>::new(), vec![0]]);
+}

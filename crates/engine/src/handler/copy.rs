@@ -91,7 +91,16 @@ pub(crate) async fn execute(session: &mut Session, copy: &CopyStatement) -> Resu
             format!("cannot copy to view \"{}\"", entry.name),
         ));
     }
-    let inputs = input_columns(&entry, copy)?;
+    let mut inputs = input_columns(&entry, copy)?;
+    if matches!(copy.format, DataFormat::Json(_)) {
+        // A missing key means the DEFAULT, which the reader cannot apply:
+        // let it through, and the sink checks NOT NULL after defaults.
+        for (i, t) in &mut inputs {
+            if entry.def.columns[*i].default.is_some() {
+                t.nullable = true;
+            }
+        }
+    }
     check_authorization(&objects, copy)?;
     let source = S3Url::parse(&copy.source)?;
     let format = text_format(copy, &inputs)?;
@@ -585,6 +594,21 @@ fn text_format(
             )),
         }
     };
+    if copy.encrypted {
+        return Err(EngineError::unsupported(
+            "ENCRYPTED (client-side encrypted files) is not supported",
+        ));
+    }
+    if copy.compression == Compression::Lzop {
+        return Err(EngineError::unsupported(
+            "LZOP compression is not supported",
+        ));
+    }
+    if copy.encoding.as_deref().is_some_and(|e| e != "UTF8") {
+        return Err(EngineError::unsupported(
+            "ENCODING other than UTF8 is not supported",
+        ));
+    }
     let format = match &copy.format {
         DataFormat::Text => Format::Delimited {
             delimiter: match &copy.delimiter {
@@ -633,16 +657,6 @@ fn text_format(
             return Err(EngineError::unsupported("COPY FORMAT ORC is not supported"));
         }
     };
-    if copy.compression == Compression::Lzop {
-        return Err(EngineError::unsupported(
-            "LZOP compression is not supported",
-        ));
-    }
-    if copy.encoding.as_deref().is_some_and(|e| e != "UTF8") {
-        return Err(EngineError::unsupported(
-            "ENCODING other than UTF8 is not supported",
-        ));
-    }
     Ok(Some(TextFormat::Ready(format)))
 }
 
@@ -952,6 +966,7 @@ impl Reader {
                 batch,
                 rejected: Vec::new(),
                 lines_scanned: rows,
+                missing: Vec::new(),
             };
             if tx.send((index, parsed)).await.is_err() {
                 return Ok(());
@@ -1022,6 +1037,8 @@ impl Read for BlockingRead {
 struct Completer {
     /// Per table column: the input column it comes from, or an expression.
     sources: Vec<ColumnSource>,
+    /// Per input column: its DEFAULT, for JSON objects that lack its key.
+    input_defaults: Vec<Option<Arc<dyn PhysicalExpr>>>,
     schema: SchemaRef,
 }
 
@@ -1039,10 +1056,18 @@ impl Completer {
     ) -> Result<Self> {
         let targets: Vec<TargetColumn> = inputs.iter().map(|(_, t)| t.clone()).collect();
         let input_schema = DFSchema::try_from(target_schema(&targets).as_ref().clone())?;
+        let physical = |text: &str| -> Result<Arc<dyn PhysicalExpr>> {
+            let logical = session.state.create_logical_expr(text, &input_schema)?;
+            Ok(session.state.create_physical_expr(logical, &input_schema)?)
+        };
         let mut sources = Vec::with_capacity(entry.def.columns.len());
+        let mut input_defaults = vec![None; inputs.len()];
         for (index, def) in entry.def.columns.iter().enumerate() {
             if let Some(pos) = inputs.iter().position(|(i, _)| *i == index) {
                 sources.push(ColumnSource::Input(pos));
+                if let Some(text) = &def.default {
+                    input_defaults[pos] = Some(physical(text)?);
+                }
                 continue;
             }
             let text = match (&def.default, def.identity) {
@@ -1053,22 +1078,33 @@ impl Completer {
                     continue;
                 }
             };
-            let logical = session.state.create_logical_expr(&text, &input_schema)?;
-            let physical = session.state.create_physical_expr(logical, &input_schema)?;
-            sources.push(ColumnSource::Expr(physical));
+            sources.push(ColumnSource::Expr(physical(&text)?));
         }
         Ok(Completer {
             sources,
+            input_defaults,
             schema: entry.def.arrow_schema(),
         })
     }
 
-    fn complete(&self, input: &RecordBatch) -> datafusion::error::Result<RecordBatch> {
+    fn complete(
+        &self,
+        input: &RecordBatch,
+        missing: &[Vec<u32>],
+    ) -> datafusion::error::Result<RecordBatch> {
         let rows = input.num_rows();
         let mut columns = Vec::with_capacity(self.sources.len());
         for (source, field) in self.sources.iter().zip(self.schema.fields()) {
             let array = match source {
-                ColumnSource::Input(i) => Arc::clone(input.column(*i)),
+                ColumnSource::Input(i) => {
+                    let given = Arc::clone(input.column(*i));
+                    match (missing.get(*i), &self.input_defaults[*i]) {
+                        (Some(absent), Some(default)) if !absent.is_empty() => {
+                            with_defaults(given, absent, default, input, field.data_type())?
+                        }
+                        _ => given,
+                    }
+                }
                 ColumnSource::Expr(e) => e.evaluate(input)?.into_array(rows)?,
                 ColumnSource::Null => {
                     datafusion::arrow::array::new_null_array(field.data_type(), rows)
@@ -1083,6 +1119,38 @@ impl Completer {
         }
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
+}
+
+/// `given` with the rows listed in `absent` replaced by the DEFAULT.
+fn with_defaults(
+    given: ArrayRef,
+    absent: &[u32],
+    default: &Arc<dyn PhysicalExpr>,
+    input: &RecordBatch,
+    ty: &datafusion::arrow::datatypes::DataType,
+) -> datafusion::error::Result<ArrayRef> {
+    let rows = input.num_rows();
+    let mut mask = vec![false; rows];
+    for &r in absent {
+        if let Some(m) = mask.get_mut(r as usize) {
+            *m = true;
+        }
+    }
+    let mask = datafusion::arrow::array::BooleanArray::from(mask);
+    let defaults = default.evaluate(input)?.into_array(rows)?;
+    let defaults = if defaults.data_type() == ty {
+        defaults
+    } else {
+        datafusion::arrow::compute::cast(&defaults, ty)?
+    };
+    let given = if given.data_type() == ty {
+        given
+    } else {
+        datafusion::arrow::compute::cast(&given, ty)?
+    };
+    Ok(datafusion::arrow::compute::kernels::zip::zip(
+        &mask, &defaults, &given,
+    )?)
 }
 
 /// The table's rows as they arrive from the readers.
@@ -1110,7 +1178,7 @@ fn rows_stream(
                 if parsed.batch.num_rows() == 0 {
                     continue;
                 }
-                let batch = completer.complete(&parsed.batch);
+                let batch = completer.complete(&parsed.batch, &parsed.missing);
                 return Some((batch, (rx, completer, load)));
             }
         },
