@@ -65,6 +65,7 @@ pub(crate) fn register(state: &mut SessionState, info: &SessionInfo) -> Result<(
         Constant::udf("pg_backend_pid", ScalarValue::Int32(Some(info.backend_pid))),
     ];
     register_last_copy(state, -1, 0)?;
+    register_last(state, ("pg_last_unload_id", "pg_last_unload_count"), -1, 0)?;
     for udf in udfs {
         state.register_udf(udf)?;
     }
@@ -74,13 +75,20 @@ pub(crate) fn register(state: &mut SessionState, info: &SessionInfo) -> Result<(
 /// `pg_last_copy_id()` and `pg_last_copy_count()`: the last COPY of the
 /// session, re-registered after each one.
 pub(crate) fn register_last_copy(state: &mut SessionState, id: i64, count: i64) -> Result<()> {
+    register_last(state, ("pg_last_copy_id", "pg_last_copy_count"), id, count)
+}
+
+/// A pair of `pg_last_*_id()` / `pg_last_*_count()` functions.
+pub(crate) fn register_last(
+    state: &mut SessionState,
+    (id_name, count_name): (&'static str, &'static str),
+    id: i64,
+    count: i64,
+) -> Result<()> {
     state.register_udf(Constant::udf(
-        "pg_last_copy_id",
+        id_name,
         ScalarValue::Int32(Some(i32::try_from(id).unwrap_or(i32::MAX))),
     ))?;
-    state.register_udf(Constant::udf(
-        "pg_last_copy_count",
-        ScalarValue::Int64(Some(count)),
-    ))?;
+    state.register_udf(Constant::udf(count_name, ScalarValue::Int64(Some(count))))?;
     Ok(())
 }

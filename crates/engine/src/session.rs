@@ -300,6 +300,7 @@ impl Session {
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
             Stmt::CreateTable(_)
             | Stmt::Copy(_)
+            | Stmt::Unload(_)
             | Stmt::AppendFrom { .. }
             | Stmt::OwnerTo { .. } => (declared_types(declared, 0), Arc::new(Schema::empty())),
         };
@@ -587,6 +588,7 @@ impl Session {
             Stmt::Sql(s) => handler::execute(self, s, params).await,
             Stmt::CreateTable(ct) => handler::ddl::create_table(self, ct).await,
             Stmt::Copy(c) => handler::copy::execute(self, c).await,
+            Stmt::Unload(u) => handler::unload::execute(self, u).await,
             Stmt::AppendFrom {
                 target,
                 source,
@@ -713,9 +715,11 @@ pub(crate) fn merge_param_types(
 fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
-        Stmt::CreateTable(_) | Stmt::Copy(_) | Stmt::AppendFrom { .. } | Stmt::OwnerTo { .. } => {
-            false
-        }
+        Stmt::CreateTable(_)
+        | Stmt::Copy(_)
+        | Stmt::Unload(_)
+        | Stmt::AppendFrom { .. }
+        | Stmt::OwnerTo { .. } => false,
         Stmt::Sql(s) => matches!(
             s.as_ref(),
             Statement::Commit { .. } | Statement::Rollback { .. }

@@ -15,6 +15,10 @@ pub enum FormatError {
     /// A malformed JSONPaths file.
     #[error("{0}")]
     JsonPaths(String),
+    /// UNLOAD: a value that cannot be written (a FIXEDWIDTH value wider than
+    /// its column, a batch that does not match the declared columns).
+    #[error("{0}")]
+    Write(String),
     /// A record longer than Redshift's 4 MB limit.
     #[error("Record at line {line} exceeds the maximum row size of 4 MB")]
     RecordTooLarge { line: u64 },

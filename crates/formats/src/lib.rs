@@ -17,6 +17,7 @@
 //!   JSONPaths.
 //! - `convert`: text to typed values per [`ColumnType`], Arrow builders.
 //! - `datetime`: DATEFORMAT / TIMEFORMAT strings and `'auto'` recognition.
+//! - `write`: UNLOAD's writers ([`RecordWriter`]) and [`compress`].
 //!
 //! **Invariant:** no input byte sequence panics; every record is either
 //! loaded, rejected, or the file fails with a [`FormatError`].
@@ -27,6 +28,7 @@ mod error;
 mod json;
 mod reader;
 mod text;
+mod write;
 
 use std::io::Read;
 
@@ -34,6 +36,7 @@ pub use error::{FormatError, Rejected};
 pub use json::{JsonPath, JsonPathStep, parse_json_paths};
 pub use reader::{Parsed, RecordReader};
 pub use shale_storage::types::ColumnType;
+pub use write::{FinishWrite, OutFormat, RecordWriter, WriteOptions, compress};
 
 /// Largest record (a text line, a CSV record or a JSON object), as in
 /// Redshift: 4 MB.

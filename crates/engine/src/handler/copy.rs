@@ -101,7 +101,7 @@ pub(crate) async fn execute(session: &mut Session, copy: &CopyStatement) -> Resu
             }
         }
     }
-    check_authorization(&objects, copy)?;
+    check_authorization(&objects, &copy.authorization, "COPY")?;
     let source = S3Url::parse(&copy.source)?;
     let format = text_format(copy, &inputs)?;
 
@@ -277,11 +277,17 @@ fn input_columns(entry: &TableEntry, copy: &CopyStatement) -> Result<Vec<(usize,
 }
 
 /// Checks the authorization the statement gives.
-fn check_authorization(objects: &Objects, copy: &CopyStatement) -> Result<()> {
-    match &copy.authorization {
+pub(crate) fn check_authorization(
+    objects: &Objects,
+    authorization: &Option<Authorization>,
+    verb: &str,
+) -> Result<()> {
+    match authorization {
         None => Err(EngineError::sql(
             SqlState::InternalError,
-            "COPY needs authorization: IAM_ROLE, ACCESS_KEY_ID and SECRET_ACCESS_KEY, or CREDENTIALS",
+            format!(
+                "{verb} needs authorization: IAM_ROLE, ACCESS_KEY_ID and SECRET_ACCESS_KEY, or CREDENTIALS"
+            ),
         )),
         Some(Authorization::IamRoleDefault) => Ok(()),
         Some(Authorization::IamRole(arns)) => {
@@ -324,11 +330,11 @@ fn is_role_arn(arn: &str) -> bool {
     let Some((account, role)) = rest.split_once(":role/") else {
         return false;
     };
-    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !role.is_empty()
+    !account.is_empty() && account.bytes().all(|b| b.is_ascii_digit()) && !role.is_empty()
 }
 
 /// An error S3 returned, as Redshift passes it on.
-fn s3_exception(message: &str, status: u16, code: &str) -> EngineError {
+pub(crate) fn s3_exception(message: &str, status: u16, code: &str) -> EngineError {
     EngineError::sql(
         SqlState::InternalError,
         format!("S3ServiceException:{message},Status {status},Error {code}"),
@@ -350,13 +356,13 @@ fn detailed(message: String, code: u32) -> EngineError {
 
 /// `s3://bucket/key`.
 #[derive(Debug, Clone)]
-struct S3Url {
-    bucket: String,
-    key: String,
+pub(crate) struct S3Url {
+    pub bucket: String,
+    pub key: String,
 }
 
 impl S3Url {
-    fn parse(url: &str) -> Result<S3Url> {
+    pub(crate) fn parse(url: &str) -> Result<S3Url> {
         let Some(rest) = url.strip_prefix("s3://") else {
             let scheme = url.split("://").next().unwrap_or(url);
             if url.contains("://") {
@@ -395,7 +401,7 @@ struct InputFile {
     size: u64,
 }
 
-fn bucket_store(objects: &Objects, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
+pub(crate) fn bucket_store(objects: &Objects, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
     objects.registry.store(bucket).map_err(|e| match e {
         shale_objects::ObjectsError::NoSuchBucket(_) => {
             s3_exception("The specified bucket does not exist", 404, "NoSuchBucket")
@@ -407,7 +413,7 @@ fn bucket_store(objects: &Objects, bucket: &str) -> Result<Arc<dyn ObjectStore>>
     })
 }
 
-fn object_error(e: object_store::Error) -> EngineError {
+pub(crate) fn object_error(e: object_store::Error) -> EngineError {
     match e {
         object_store::Error::NotFound { .. } => {
             s3_exception("The specified key does not exist.", 404, "NoSuchKey")

@@ -14,6 +14,7 @@ pub(crate) mod query;
 pub(crate) mod set;
 pub(crate) mod show;
 pub(crate) mod transaction;
+pub(crate) mod unload;
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::ast::ObjectName;
 use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use super::create_table::folded;
 
@@ -153,19 +153,7 @@ pub fn is_copy(parser: &Parser<'_>) -> bool {
 /// Parses the statement text of one COPY.
 pub fn parse(text: &str) -> Result<CopyStatement, CopyError> {
     let dialect = RedshiftSqlDialect {};
-    let mut tokens = Tokenizer::new(&dialect, text)
-        .with_unescape(false)
-        .tokenize_with_location()
-        .map_err(|e| CopyError::Syntax(ParserError::TokenizerError(e.to_string())))?;
-    // Quoted identifiers fold too, as everywhere in Redshift.
-    for t in &mut tokens {
-        if let Token::Word(w) = &mut t.token
-            && w.quote_style == Some('"')
-        {
-            w.value = w.value.to_lowercase();
-        }
-    }
-    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(raw_tokens(text)?);
     let copy = parse_tokens(&mut parser)?;
     if !matches!(parser.peek_token_ref().token, Token::EOF) {
         return parser
@@ -173,6 +161,24 @@ pub fn parse(text: &str) -> Result<CopyStatement, CopyError> {
             .map_err(CopyError::Syntax);
     }
     Ok(copy)
+}
+
+/// The statement's tokens with string literals as written (no unescaping)
+/// and quoted identifiers folded, as everywhere in Redshift.
+pub(crate) fn raw_tokens(text: &str) -> Result<Vec<TokenWithSpan>, CopyError> {
+    let dialect = RedshiftSqlDialect {};
+    let mut tokens = Tokenizer::new(&dialect, text)
+        .with_unescape(false)
+        .tokenize_with_location()
+        .map_err(|e| CopyError::Syntax(ParserError::TokenizerError(e.to_string())))?;
+    for t in &mut tokens {
+        if let Token::Word(w) = &mut t.token
+            && w.quote_style == Some('"')
+        {
+            w.value = w.value.to_lowercase();
+        }
+    }
+    Ok(tokens)
 }
 
 fn parse_tokens(p: &mut Parser<'_>) -> Result<CopyStatement, CopyError> {
@@ -211,7 +217,7 @@ fn parse_tokens(p: &mut Parser<'_>) -> Result<CopyStatement, CopyError> {
                 .map_err(CopyError::Syntax);
         }
     };
-    let mut keys = KeyParts::default();
+    let mut auth = AuthParts::default();
     let mut seen_format = false;
     loop {
         let t = p.peek_token();
@@ -226,41 +232,7 @@ fn parse_tokens(p: &mut Parser<'_>) -> Result<CopyStatement, CopyError> {
         };
         p.next_token();
         match word.as_str() {
-            "IAM_ROLE" => {
-                if copy.authorization.is_some() || keys.any() {
-                    return conflict("IAM_ROLE");
-                }
-                if p.parse_keyword(Keyword::DEFAULT) {
-                    copy.authorization = Some(Authorization::IamRoleDefault);
-                } else {
-                    let arns = string_arg(p)?;
-                    copy.authorization = Some(Authorization::IamRole(
-                        arns.split(',').map(|s| s.trim().to_string()).collect(),
-                    ));
-                }
-            }
-            "ACCESS_KEY_ID" => {
-                no_role(&copy, "ACCESS_KEY_ID")?;
-                set_once(&mut keys.id, string_arg(p)?, "ACCESS_KEY_ID")?;
-            }
-            "SECRET_ACCESS_KEY" => {
-                no_role(&copy, "SECRET_ACCESS_KEY")?;
-                set_once(&mut keys.secret, string_arg(p)?, "SECRET_ACCESS_KEY")?;
-            }
-            "SESSION_TOKEN" => {
-                no_role(&copy, "SESSION_TOKEN")?;
-                set_once(&mut keys.token, string_arg(p)?, "SESSION_TOKEN")?;
-            }
-            "WITH" | "CREDENTIALS" => {
-                if word == "WITH" {
-                    expect_word(p, "CREDENTIALS")?;
-                }
-                if copy.authorization.is_some() || keys.any() {
-                    return conflict("CREDENTIALS");
-                }
-                let _ = p.parse_keyword(Keyword::AS);
-                copy.authorization = Some(parse_credentials(&string_arg(p)?)?);
-            }
+            w if AuthParts::is_auth_word(w) => auth.parse(p, w)?,
             "MASTER_SYMMETRIC_KEY" => {
                 string_arg(p)?;
                 return unsupported("MASTER_SYMMETRIC_KEY (client-side encrypted loads)");
@@ -383,32 +355,93 @@ fn parse_tokens(p: &mut Parser<'_>) -> Result<CopyStatement, CopyError> {
             }
         }
     }
-    if keys.any() {
-        let (Some(id), Some(secret)) = (keys.id, keys.secret) else {
-            return invalid(
-                "ACCESS_KEY_ID and SECRET_ACCESS_KEY must both be given (SESSION_TOKEN needs both)",
-            );
-        };
-        copy.authorization = Some(Authorization::Keys {
-            access_key_id: id,
-            secret_access_key: secret,
-            session_token: keys.token,
-        });
-    }
+    copy.authorization = auth.finish()?;
     check_combinations(&copy)?;
     Ok(copy)
 }
 
+/// The authorization parameters COPY and UNLOAD share, as they are read.
 #[derive(Default)]
-struct KeyParts {
+pub(crate) struct AuthParts {
+    role: Option<Authorization>,
     id: Option<String>,
     secret: Option<String>,
     token: Option<String>,
 }
 
-impl KeyParts {
-    fn any(&self) -> bool {
+impl AuthParts {
+    pub(crate) fn is_auth_word(word: &str) -> bool {
+        matches!(
+            word,
+            "IAM_ROLE"
+                | "ACCESS_KEY_ID"
+                | "SECRET_ACCESS_KEY"
+                | "SESSION_TOKEN"
+                | "WITH"
+                | "CREDENTIALS"
+        )
+    }
+
+    fn any_keys(&self) -> bool {
         self.id.is_some() || self.secret.is_some() || self.token.is_some()
+    }
+
+    /// Reads the argument of `word` (already consumed).
+    pub(crate) fn parse(&mut self, p: &mut Parser<'_>, word: &str) -> Result<(), CopyError> {
+        match word {
+            "IAM_ROLE" => {
+                if self.role.is_some() || self.any_keys() {
+                    return conflict("IAM_ROLE");
+                }
+                if p.parse_keyword(Keyword::DEFAULT) {
+                    self.role = Some(Authorization::IamRoleDefault);
+                } else {
+                    let arns = string_arg(p)?;
+                    self.role = Some(Authorization::IamRole(
+                        arns.split(',').map(|s| s.trim().to_string()).collect(),
+                    ));
+                }
+            }
+            "WITH" | "CREDENTIALS" => {
+                if word == "WITH" {
+                    expect_word(p, "CREDENTIALS")?;
+                }
+                if self.role.is_some() || self.any_keys() {
+                    return conflict("CREDENTIALS");
+                }
+                let _ = p.parse_keyword(Keyword::AS);
+                self.role = Some(parse_credentials(&string_arg(p)?)?);
+            }
+            key => {
+                if self.role.is_some() {
+                    return conflict(key);
+                }
+                let slot = match key {
+                    "ACCESS_KEY_ID" => &mut self.id,
+                    "SECRET_ACCESS_KEY" => &mut self.secret,
+                    _ => &mut self.token,
+                };
+                set_once(slot, string_arg(p)?, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The authorization given, checked for completeness.
+    pub(crate) fn finish(self) -> Result<Option<Authorization>, CopyError> {
+        if !self.any_keys() {
+            return Ok(self.role);
+        }
+        let (Some(access_key_id), Some(secret_access_key)) = (self.id, self.secret) else {
+            return invalid(
+                "ACCESS_KEY_ID and SECRET_ACCESS_KEY must both be given (SESSION_TOKEN needs both)",
+            );
+        };
+        Ok(Some(Authorization::Keys {
+            access_key_id,
+            secret_access_key,
+            session_token: self.token,
+        }))
     }
 }
 
@@ -564,31 +597,24 @@ fn parse_credentials(s: &str) -> Result<Authorization, CopyError> {
     }
 }
 
-fn no_role(copy: &CopyStatement, what: &str) -> Result<(), CopyError> {
-    if copy.authorization.is_some() {
-        return conflict(what);
-    }
-    Ok(())
-}
-
 fn conflict<T>(what: &str) -> Result<T, CopyError> {
     invalid(&format!(
         "{what} cannot be combined with the other authorization parameters: give exactly one of IAM_ROLE, ACCESS_KEY_ID and SECRET_ACCESS_KEY [SESSION_TOKEN], or CREDENTIALS"
     ))
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), CopyError> {
+pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, what: &str) -> Result<(), CopyError> {
     if slot.replace(value).is_some() {
         return invalid(&format!("conflicting or redundant options: {what}"));
     }
     Ok(())
 }
 
-fn invalid<T>(message: &str) -> Result<T, CopyError> {
+pub(crate) fn invalid<T>(message: &str) -> Result<T, CopyError> {
     Err(CopyError::Invalid(message.to_string()))
 }
 
-fn unsupported<T>(what: &str) -> Result<T, CopyError> {
+pub(crate) fn unsupported<T>(what: &str) -> Result<T, CopyError> {
     Err(CopyError::Unsupported(format!("{what} is not supported")))
 }
 
@@ -600,7 +626,7 @@ fn expect_word(p: &mut Parser<'_>, word: &str) -> Result<(), CopyError> {
     }
 }
 
-fn string_arg(p: &mut Parser<'_>) -> Result<String, CopyError> {
+pub(crate) fn string_arg(p: &mut Parser<'_>) -> Result<String, CopyError> {
     let t = p.next_token();
     match t.token {
         Token::SingleQuotedString(s) => Ok(unquote(&s)),
@@ -608,7 +634,7 @@ fn string_arg(p: &mut Parser<'_>) -> Result<String, CopyError> {
     }
 }
 
-fn optional_string(p: &mut Parser<'_>) -> Option<String> {
+pub(crate) fn optional_string(p: &mut Parser<'_>) -> Option<String> {
     match &p.peek_token_ref().token {
         Token::SingleQuotedString(s) => {
             let s = unquote(s);
@@ -619,7 +645,7 @@ fn optional_string(p: &mut Parser<'_>) -> Option<String> {
     }
 }
 
-fn number_arg(p: &mut Parser<'_>) -> Result<u64, CopyError> {
+pub(crate) fn number_arg(p: &mut Parser<'_>) -> Result<u64, CopyError> {
     let t = p.next_token();
     match &t.token {
         Token::Number(n, _) => n
@@ -643,13 +669,13 @@ fn on_off(p: &mut Parser<'_>, preset: bool) -> Result<(), CopyError> {
 }
 
 /// A raw string token's text: doubled quotes undone, backslashes kept.
-fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> String {
     raw.replace("''", "'")
 }
 
 /// A one-character argument (DELIMITER, QUOTE, ACCEPTINVCHARS): `\t`, `\n`,
 /// `\\`, octal `\ddd` and `\'` decoded.
-fn decode_char_arg(raw: &str) -> String {
+pub(crate) fn decode_char_arg(raw: &str) -> String {
     let mut out = String::new();
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -695,7 +721,7 @@ fn decode_char_arg(raw: &str) -> String {
 /// NULL AS: `\\` is a backslash; `\0` / `\000` stand for a field holding
 /// one NUL; every other backslash is kept, so `'\N'` is the two characters
 /// `\N`, Redshift's default null string.
-fn decode_null(raw: &str) -> String {
+pub(crate) fn decode_null(raw: &str) -> String {
     if raw == "\\0" || raw == "\\000" {
         return "\0".to_string();
     }

@@ -19,6 +19,7 @@ use crate::error::{EngineError, Result};
 
 pub mod copy;
 pub mod create_table;
+pub mod unload;
 
 /// One statement of a query string.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub enum Stmt {
     Abort,
     /// Redshift's COPY, parsed by [`copy`].
     Copy(Box<copy::CopyStatement>),
+    /// Redshift's UNLOAD, parsed by [`unload`].
+    Unload(Box<unload::UnloadStatement>),
     /// Redshift's CREATE TABLE, parsed by [`create_table`].
     CreateTable(Box<create_table::CreateTable>),
     /// `ALTER TABLE t OWNER TO user`, which sqlparser's Redshift dialect refuses.
@@ -127,6 +130,13 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
         let stmt = copy::parse(&text).map_err(|e| copy_error(sql, &text, e))?;
         return Ok(ParsedStatement {
             stmt: Stmt::Copy(Box::new(stmt)),
+            text,
+        });
+    }
+    if unload::is_unload(&parser) {
+        let stmt = unload::parse(&text).map_err(|e| copy_error(sql, &text, e))?;
+        return Ok(ParsedStatement {
+            stmt: Stmt::Unload(Box::new(stmt)),
             text,
         });
     }

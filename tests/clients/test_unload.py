@@ -1,0 +1,131 @@
+"""UNLOAD to the embedded S3, as shared/seeds/004 and Airflow's RedshiftToS3Operator run it.
+
+The parts are listed with boto3, the manifest is read, and every part is
+parsed the way the seed's loader feeds them to PostgreSQL's COPY (tab
+delimited text).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import boto3
+import psycopg2
+import pytest
+import redshift_connector
+from botocore.config import Config
+
+from shale_support import unique_name
+
+
+def s3_client(server):
+    key_id, secret = server.aws_keys()
+    return boto3.client(
+        "s3",
+        endpoint_url=server.aws_endpoint,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+@pytest.fixture
+def bucket(shale_server):
+    s3 = s3_client(shale_server)
+    name = unique_name("lake").replace("_", "-")
+    s3.create_bucket(Bucket=name)
+    return s3, name
+
+
+def test_seed_004_tab_delimited_parts_and_manifest(shale_server, bucket):
+    s3, name = bucket
+    conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
+    conn.autocommit = True
+    cur = conn.cursor()
+    table = unique_name("zipcode_us")
+    cur.execute(f"CREATE TABLE {table} (zip char(5), city varchar(40), state char(2), population int)")
+    rows = [(f"{10000 + i:05d}", f"City {i}", "NY" if i % 2 else "CA", i * 10) for i in range(1, 2001)]
+    values = ", ".join(f"('{z}', '{c}', '{s}', {p})" for z, c, s, p in rows)
+    cur.execute(f"INSERT INTO {table} VALUES {values}")
+    unload = (
+        f"UNLOAD ('SELECT * FROM public.{table}')\n"
+        f"TO 's3://{name}/us_zipcode/us_'\n"
+        "iam_role 'arn:aws:iam::123456789:role/my-s3-write-role'\n"
+        "DELIMITER AS '\\t'\n"
+        "MANIFEST ALLOWOVERWRITE"
+    )
+    cur.execute(unload)
+    assert any("UNLOAD completed, 2000 record(s) unloaded successfully." in n for n in conn.notices), conn.notices
+    # Again: ALLOWOVERWRITE replaces the parts and the manifest.
+    cur.execute(unload)
+
+    exports = s3.list_objects_v2(Bucket=name, Prefix="us_zipcode/us_")
+    keys = sorted(o["Key"] for o in exports["Contents"])
+    parts = [k for k in keys if not k.endswith("manifest")]
+    assert "us_zipcode/us_manifest" in keys
+    assert parts and all(k.startswith("us_zipcode/us_") and k[len("us_zipcode/us_"):][4:12] == "_part_00" for k in parts), parts
+    assert parts[0] == "us_zipcode/us_0000_part_00"
+
+    manifest = json.loads(s3.get_object(Bucket=name, Key="us_zipcode/us_manifest")["Body"].read())
+    urls = [e["url"] for e in manifest["entries"]]
+    assert urls == [f"s3://{name}/{k}" for k in parts]
+    got = []
+    for entry, key in zip(manifest["entries"], parts):
+        body = s3.get_object(Bucket=name, Key=key)["Body"].read()
+        assert entry["meta"]["content_length"] == len(body)
+        for line in body.decode().splitlines():
+            zip_, city, state, population = line.split("\t")
+            got.append((zip_, city, state, int(population)))
+    assert sorted(got) == sorted(rows)
+    conn.close()
+
+
+def test_redshift_to_s3_operator_template(shale_server, bucket):
+    """RedshiftToS3Operator: dollar-quoted query, credentials string, HEADER, key {s3_key}/{table}_."""
+    s3, name = bucket
+    key_id, secret = shale_server.aws_keys()
+    conn = redshift_connector.connect(**shale_server.redshift_kwargs())
+    cur = conn.cursor()
+    schema = unique_name("s")
+    cur.execute(f"CREATE SCHEMA {schema}")
+    cur.execute(f"CREATE TABLE {schema}.orders (id int, note varchar(20))")
+    cur.execute(f"INSERT INTO {schema}.orders VALUES (1, 'it''s'), (2, 'plain')")
+    conn.commit()
+    options = ["HEADER", "PARALLEL OFF", "GZIP"]
+    sql = f"""
+                    UNLOAD ($$SELECT * FROM {schema}.orders WHERE note <> 'x'$$)
+                    TO 's3://{name}/exports/orders_'
+                    credentials
+                    'aws_access_key_id={key_id};aws_secret_access_key={secret}'
+                    {chr(10).join(options)};
+        """
+    cur.execute(sql)
+    conn.commit()
+    listed = s3.list_objects_v2(Bucket=name, Prefix="exports/")
+    assert [o["Key"] for o in listed["Contents"]] == ["exports/orders_000.gz"]
+    text = gzip.decompress(s3.get_object(Bucket=name, Key="exports/orders_000.gz")["Body"].read()).decode()
+    assert text.splitlines() == ["id|note", "1|it's", "2|plain"]
+    conn.close()
+
+
+def test_unload_errors_keep_the_server_serving(shale_server, bucket):
+    s3, name = bucket
+    conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
+    conn.autocommit = True
+    cur = conn.cursor()
+    s3.put_object(Bucket=name, Key="taken/x_000", Body=b"old")
+    with pytest.raises(psycopg2.Error) as err:
+        cur.execute(f"UNLOAD ('select 1') TO 's3://{name}/taken/x_' IAM_ROLE default PARALLEL OFF")
+    assert "Specified unload destination on S3 is not empty" in err.value.pgerror
+    assert s3.get_object(Bucket=name, Key="taken/x_000")["Body"].read() == b"old"
+    # A query that fails halfway leaves no parts behind.
+    nums = unique_name("nums")
+    cur.execute(f"CREATE TABLE {nums} AS SELECT value AS g FROM generate_series(1, 200000)")
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        cur.execute(f"UNLOAD ('select g, 1 / (g - 150000) from {nums}') TO 's3://{name}/failed/p_' IAM_ROLE default")
+    assert s3.list_objects_v2(Bucket=name, Prefix="failed/").get("KeyCount", 0) == 0
+    cur.execute("SELECT 1")
+    assert cur.fetchone()[0] == 1
+    conn.close()
