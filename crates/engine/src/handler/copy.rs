@@ -142,16 +142,46 @@ pub(crate) async fn execute(session: &mut Session, copy: &CopyStatement) -> Resu
         load: Arc::clone(&load),
         parallelism: session.state.config().target_partitions().max(1),
     };
-    let parsed = reader.start();
-    let completer = Completer::new(session, &entry, &inputs)?;
+    let writers = reader.parallelism;
+    let parsed = Arc::new(tokio::sync::Mutex::new(reader.start()));
+    let completer = Arc::new(Completer::new(session, &entry, &inputs)?);
     let schema = entry.def.arrow_schema();
-    let stream = rows_stream(parsed, completer, Arc::clone(&load), Arc::clone(&schema));
-
-    let written: Result<u64> = if copy.no_load {
-        drain(stream).await
-    } else {
-        write(session, &entry, stream, schema).await
-    };
+    // One writer per core, each with its own files: encoding Parquet is
+    // as much work as parsing the input.
+    let mut tasks = Vec::with_capacity(writers);
+    for _ in 0..writers {
+        let stream = rows_stream(
+            Arc::clone(&parsed),
+            Arc::clone(&completer),
+            Arc::clone(&load),
+            Arc::clone(&schema),
+        );
+        let storage = session.storage.clone();
+        let shared = Arc::clone(&session.shared);
+        let entry = Arc::clone(&entry);
+        let schema = Arc::clone(&schema);
+        let no_load = copy.no_load;
+        tasks.push(tokio::spawn(async move {
+            if no_load {
+                drain(stream).await
+            } else {
+                write(&storage, &shared, &entry, stream, schema).await
+            }
+        }));
+    }
+    let mut written: Result<u64> = Ok(0);
+    for task in tasks {
+        let result = task.await.unwrap_or_else(|e| {
+            Err(EngineError::sql(
+                SqlState::InternalError,
+                format!("COPY writer failed: {e}"),
+            ))
+        });
+        written = match (written, result) {
+            (Ok(a), Ok(b)) => Ok(a + b),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
+    }
 
     let rejected = load.take_rejected();
     let failed = load.failed.load(Ordering::Relaxed);
@@ -1161,24 +1191,25 @@ fn with_defaults(
 
 /// The table's rows as they arrive from the readers.
 fn rows_stream(
-    parsed: mpsc::Receiver<Message>,
-    completer: Completer,
+    parsed: Arc<tokio::sync::Mutex<mpsc::Receiver<Message>>>,
+    completer: Arc<Completer>,
     load: Arc<LoadState>,
     schema: SchemaRef,
 ) -> SendableRecordBatchStream {
     let stopped = || DataFusionError::Execution("the load stopped".to_string());
     let rows = futures::stream::unfold(
         (parsed, completer, load),
-        move |(mut rx, completer, load)| async move {
+        move |(rx, completer, load)| async move {
             loop {
-                let Some((file, parsed)) = rx.recv().await else {
+                let next = rx.lock().await.recv().await;
+                let Some((file, parsed)) = next else {
                     if load.stopped() {
                         return Some((Err(stopped()), (rx, completer, load)));
                     }
                     return None;
                 };
                 if !load.reject(file, parsed.rejected) {
-                    rx.close();
+                    rx.lock().await.close();
                     return Some((Err(stopped()), (rx, completer, load)));
                 }
                 if parsed.batch.num_rows() == 0 {
@@ -1215,7 +1246,8 @@ async fn drain(mut stream: SendableRecordBatchStream) -> Result<u64> {
 /// the order across chunks and files, as after a Redshift COPY into a table
 /// that already holds rows.
 async fn write(
-    session: &Session,
+    storage: &shale_storage::Storage,
+    shared: &crate::catalog::SharedTx,
     entry: &TableEntry,
     stream: SendableRecordBatchStream,
     schema: SchemaRef,
@@ -1231,7 +1263,7 @@ async fn write(
     } else {
         sorted_chunks(stream, keys, schema)
     };
-    crate::table::write_rows(&session.storage, &session.shared, entry, stream).await
+    crate::table::write_rows(storage, shared, entry, stream).await
 }
 
 /// The stream's rows sorted by `keys`, [`SORT_CHUNK_ROWS`] at a time.

@@ -547,7 +547,7 @@ async fn write_text(
         let Some(part) = open.as_mut() else { break };
         lines.clear();
         // Encoding and compression are CPU work: off the async threads.
-        let step = tokio::task::block_in_place(|| -> Result<Vec<u8>> {
+        let step = cpu_work(|| -> Result<Vec<u8>> {
             writer
                 .write_batch(&batch, &mut lines)
                 .map_err(|e| EngineError::sql(SqlState::InternalError, e.to_string()))?;
@@ -584,6 +584,17 @@ async fn write_text(
         }
     }
     Ok(done)
+}
+
+/// Runs CPU-heavy work so that other tasks on this worker thread move to
+/// another (multi-threaded runtimes), or inline (a current-thread runtime,
+/// where that is not possible).
+fn cpu_work<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 async fn finish_text(mut part: OpenPart) -> Result<Part> {
