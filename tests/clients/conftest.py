@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from typing import Dict, List, Optional
 
 import pytest
@@ -204,6 +205,15 @@ def shale_server_factory():
 def shale_server(shale_server_factory) -> ShaleServer:
     """The default server: no SHALE_PG_AUTH, i.e. MD5 authentication."""
     return shale_server_factory(None)
+
+
+@pytest.fixture
+def s3_bucket(shale_server):
+    """(boto3 client, name) of a new, empty bucket on the default server."""
+    s3 = shale_server.s3_client()
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return s3, name
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -154,6 +154,21 @@ class ShaleServer:
         profile = parser["shale"]
         return profile["aws_access_key_id"], profile["aws_secret_access_key"]
 
+    def s3_client(self):
+        """A boto3 S3 client for the endpoint, path-style, signed with the [shale] keys."""
+        import boto3
+        from botocore.config import Config
+
+        key_id, secret = self.aws_keys()
+        return boto3.client(
+            "s3",
+            endpoint_url=self.aws_endpoint,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             text = pathlib.Path(self.log_path).read_text(errors="replace")

@@ -13,42 +13,20 @@ import io
 import json
 from decimal import Decimal
 
-import boto3
 import psycopg2
 import pytest
 import redshift_connector
-from botocore.config import Config
 
 from shale_support import unique_name
-
-
-def s3_client(server):
-    key_id, secret = server.aws_keys()
-    return boto3.client(
-        "s3",
-        endpoint_url=server.aws_endpoint,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
-@pytest.fixture
-def bucket(shale_server):
-    s3 = s3_client(shale_server)
-    name = unique_name("load").replace("_", "-")
-    s3.create_bucket(Bucket=name)
-    return s3, name
 
 
 def pg_connect(server):
     return psycopg2.connect(**server.psycopg2_kwargs())
 
 
-def test_postgres_hook_copy_csv_with_access_keys(shale_server, bucket):
+def test_postgres_hook_copy_csv_with_access_keys(shale_server, s3_bucket):
     """U2: list keys under a prefix, CREATE TABLE, COPY with access keys."""
-    s3, name = bucket
+    s3, name = s3_bucket
     rows = "\n".join(f"{i},trip {i},{i * 1.5:.2f}" for i in range(1, 201))
     s3.put_object(Bucket=name, Key="trips/2024/01/part-0.csv", Body=f"id,name,fare\n{rows}\n")
     s3.put_object(Bucket=name, Key="trips/2024/01/part-1.csv", Body="id,name,fare\n201,last,9.99\n")
@@ -84,8 +62,8 @@ def test_postgres_hook_copy_csv_with_access_keys(shale_server, bucket):
         conn.close()
 
 
-def test_bad_rows_fail_the_load_and_are_explained(shale_server, bucket):
-    s3, name = bucket
+def test_bad_rows_fail_the_load_and_are_explained(shale_server, s3_bucket):
+    s3, name = s3_bucket
     s3.put_object(Bucket=name, Key="bad/rows.txt", Body="1|ok\nnope|bad\n3|ok\n")
     table = unique_name("bad")
     conn = pg_connect(shale_server)
@@ -129,9 +107,9 @@ def _operator_copy(schema_table, bucket, key, creds, options):
         """
 
 
-def test_s3_to_redshift_operator_upsert(shale_server, bucket):
+def test_s3_to_redshift_operator_upsert(shale_server, s3_bucket):
     """The UPSERT method: COPY into #tmp LIKE the target, then delete+insert in a block."""
-    s3, name = bucket
+    s3, name = s3_bucket
     s3.put_object(Bucket=name, Key="users/users.csv", Body="1,alice\n2,bob-new\n3,carol\n")
     key_id, secret = shale_server.aws_keys()
     creds = f"aws_access_key_id={key_id};aws_secret_access_key={secret}"
@@ -167,9 +145,9 @@ def test_s3_to_redshift_operator_upsert(shale_server, bucket):
         conn.close()
 
 
-def test_partitioned_gzip_json_reimport(shale_server, bucket):
+def test_partitioned_gzip_json_reimport(shale_server, s3_bucket):
     """U4: hourly YYYY/MM/DD/HH partitions of gzip JSON; one partition re-imported."""
-    s3, name = bucket
+    s3, name = s3_bucket
     events = []
     for hour in (10, 11):
         for part in range(3):

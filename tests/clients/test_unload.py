@@ -10,37 +10,15 @@ from __future__ import annotations
 import gzip
 import json
 
-import boto3
 import psycopg2
 import pytest
 import redshift_connector
-from botocore.config import Config
 
 from shale_support import unique_name
 
 
-def s3_client(server):
-    key_id, secret = server.aws_keys()
-    return boto3.client(
-        "s3",
-        endpoint_url=server.aws_endpoint,
-        aws_access_key_id=key_id,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-
-
-@pytest.fixture
-def bucket(shale_server):
-    s3 = s3_client(shale_server)
-    name = unique_name("lake").replace("_", "-")
-    s3.create_bucket(Bucket=name)
-    return s3, name
-
-
-def test_seed_004_tab_delimited_parts_and_manifest(shale_server, bucket):
-    s3, name = bucket
+def test_seed_004_tab_delimited_parts_and_manifest(shale_server, s3_bucket):
+    s3, name = s3_bucket
     conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
     conn.autocommit = True
     cur = conn.cursor()
@@ -82,9 +60,9 @@ def test_seed_004_tab_delimited_parts_and_manifest(shale_server, bucket):
     conn.close()
 
 
-def test_redshift_to_s3_operator_template(shale_server, bucket):
+def test_redshift_to_s3_operator_template(shale_server, s3_bucket):
     """RedshiftToS3Operator: dollar-quoted query, credentials string, HEADER, key {s3_key}/{table}_."""
-    s3, name = bucket
+    s3, name = s3_bucket
     key_id, secret = shale_server.aws_keys()
     conn = redshift_connector.connect(**shale_server.redshift_kwargs())
     cur = conn.cursor()
@@ -110,8 +88,8 @@ def test_redshift_to_s3_operator_template(shale_server, bucket):
     conn.close()
 
 
-def test_unload_errors_keep_the_server_serving(shale_server, bucket):
-    s3, name = bucket
+def test_unload_errors_keep_the_server_serving(shale_server, s3_bucket):
+    s3, name = s3_bucket
     conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
     conn.autocommit = True
     cur = conn.cursor()

@@ -126,8 +126,6 @@ pub struct Session {
     pub(crate) storage: Storage,
     /// Buckets, keys and load logs, shared by every session.
     pub(crate) loads: Arc<crate::loads::Loads>,
-    /// `pg_last_copy_id()` and `pg_last_copy_count()`.
-    pub(crate) last_copy: (i64, i64),
 }
 
 impl std::fmt::Debug for Session {
@@ -188,7 +186,6 @@ impl Session {
             shared,
             storage,
             loads,
-            last_copy: (-1, 0),
         }
     }
 

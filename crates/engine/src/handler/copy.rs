@@ -459,34 +459,47 @@ pub(crate) fn object_error(e: object_store::Error) -> EngineError {
 async fn prefix_files(objects: &Objects, source: &S3Url) -> Result<Vec<InputFile>> {
     let store = bucket_store(objects, &source.bucket)?;
     let prefix = source.key.as_str();
-    // Listing is by path segments; the prefix need not end at one, so list
-    // its folder and keep the keys that start with it.
-    let folder = prefix
-        .rfind('/')
-        .map(|i| &prefix[..i])
-        .filter(|f| !f.is_empty())
-        .map(Path::from);
-    let mut listed = store.list(folder.as_ref());
-    let mut files = Vec::new();
-    while let Some(meta) = listed.next().await {
-        let meta = meta.map_err(object_error)?;
-        if meta.location.as_ref().starts_with(prefix) {
-            files.push(InputFile {
-                url: format!("s3://{}/{}", source.bucket, meta.location),
-                store: Arc::clone(&store),
-                path: meta.location,
-                size: meta.size,
-            });
-        }
-    }
+    let files: Vec<InputFile> = list_prefix(&store, prefix)
+        .await?
+        .into_iter()
+        .map(|meta| InputFile {
+            url: format!("s3://{}/{}", source.bucket, meta.location),
+            store: Arc::clone(&store),
+            path: meta.location,
+            size: meta.size,
+        })
+        .collect();
     if files.is_empty() {
         return Err(detailed(
             format!("The specified S3 prefix '{prefix}' does not exist"),
             8001,
         ));
     }
-    files.sort_by(|a, b| a.path.as_ref().cmp(b.path.as_ref()));
     Ok(files)
+}
+
+/// The objects whose keys start with `prefix` (Redshift's prefix, not a
+/// folder), in key order. Listing is by path segments, so the prefix's
+/// folder is listed and its keys filtered.
+pub(crate) async fn list_prefix(
+    store: &Arc<dyn ObjectStore>,
+    prefix: &str,
+) -> Result<Vec<object_store::ObjectMeta>> {
+    let folder = prefix
+        .rfind('/')
+        .map(|i| &prefix[..i])
+        .filter(|f| !f.is_empty())
+        .map(Path::from);
+    let mut listed = store.list(folder.as_ref());
+    let mut out = Vec::new();
+    while let Some(meta) = listed.next().await {
+        let meta = meta.map_err(object_error)?;
+        if meta.location.as_ref().starts_with(prefix) {
+            out.push(meta);
+        }
+    }
+    out.sort_by(|a, b| a.location.as_ref().cmp(b.location.as_ref()));
+    Ok(out)
 }
 
 /// The objects a manifest lists (mandatory ones must exist; optional
@@ -696,22 +709,26 @@ fn text_format(
     Ok(Some(TextFormat::Ready(format)))
 }
 
-/// `label:width,label:width`.
-fn fixed_width(spec: &str, columns: usize) -> Result<Vec<(String, usize)>> {
+/// `label:width,label:width`, as COPY and UNLOAD take it.
+pub(crate) fn fixed_width_spec(spec: &str) -> Result<Vec<(String, usize)>> {
     let bad = || {
         EngineError::sql(
             SqlState::InternalError,
             format!("Invalid FIXEDWIDTH specification '{spec}': expected 'label:width,...'"),
         )
     };
-    let widths = spec
-        .split(',')
+    spec.split(',')
         .map(|part| {
             let (label, width) = part.trim().split_once(':').ok_or_else(bad)?;
             let width: usize = width.trim().parse().map_err(|_| bad())?;
             Ok((label.trim().to_string(), width))
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// A FIXEDWIDTH specification that covers the load's columns.
+fn fixed_width(spec: &str, columns: usize) -> Result<Vec<(String, usize)>> {
+    let widths = fixed_width_spec(spec)?;
     if widths.len() != columns {
         return Err(EngineError::sql(
             SqlState::InternalError,
@@ -1332,7 +1349,6 @@ fn now_micros() -> i64 {
 
 /// `pg_last_copy_id()` and `pg_last_copy_count()` from now on.
 fn set_last_copy(session: &mut Session, id: i64, count: i64) {
-    session.last_copy = (id, count);
     if let Err(e) = crate::functions::register_last_copy(&mut session.state, id, count) {
         tracing::error!(error = %e, "Could not register pg_last_copy_id.");
     }

@@ -27,7 +27,9 @@ use shale_formats::{OutFormat, RecordWriter, WriteOptions};
 use shale_storage::types::{ColumnType, TYPE_METADATA_KEY};
 use tokio::io::AsyncWriteExt;
 
-use super::copy::{S3Url, bucket_store, check_authorization, object_error};
+use super::copy::{
+    S3Url, bucket_store, check_authorization, fixed_width_spec, list_prefix, object_error,
+};
 use crate::error::{EngineError, Result};
 use crate::parse::copy::Compression;
 use crate::parse::unload::{UnloadFormat, UnloadStatement};
@@ -60,11 +62,11 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
     let dest = S3Url::parse(&u.to)?;
     let store = bucket_store(&objects, &dest.bucket)?;
 
-    let existing = existing_objects(&store, &dest.key).await?;
+    let existing = list_prefix(&store, &dest.key).await?;
     if !existing.is_empty() {
         if u.clean_path {
-            for path in &existing {
-                store.delete(path).await.map_err(object_error)?;
+            for meta in &existing {
+                store.delete(&meta.location).await.map_err(object_error)?;
             }
         } else if !u.allow_overwrite {
             return Err(EngineError::sql(
@@ -158,24 +160,6 @@ fn unload_query(text: &str) -> Result<Statement> {
     Ok(Statement::Query(q))
 }
 
-/// Objects whose keys start with the prefix.
-async fn existing_objects(store: &Arc<dyn ObjectStore>, prefix: &str) -> Result<Vec<Path>> {
-    let folder = prefix
-        .rfind('/')
-        .map(|i| &prefix[..i])
-        .filter(|f| !f.is_empty())
-        .map(Path::from);
-    let mut listed = store.list(folder.as_ref());
-    let mut out = Vec::new();
-    while let Some(meta) = listed.next().await {
-        let meta = meta.map_err(object_error)?;
-        if meta.location.as_ref().starts_with(prefix) {
-            out.push(meta.location);
-        }
-    }
-    Ok(out)
-}
-
 /// Each output column's Redshift type.
 fn output_columns(schema: &SchemaRef) -> Vec<(String, ColumnType)> {
     schema
@@ -257,7 +241,7 @@ impl Plan {
             UnloadFormat::Csv => Some(OutFormat::Csv {
                 delimiter: delimiter(b',')?,
             }),
-            UnloadFormat::FixedWidth(spec) => Some(OutFormat::FixedWidth(fixed_widths(spec)?)),
+            UnloadFormat::FixedWidth(spec) => Some(OutFormat::FixedWidth(fixed_width_spec(spec)?)),
             UnloadFormat::Json => Some(OutFormat::Json),
             UnloadFormat::Parquet => None,
         };
@@ -306,43 +290,6 @@ impl Plan {
             format!("{}{part:03}{}", self.prefix, self.extension)
         }
     }
-
-    /// A batch with the columns' stored Arrow types (and names).
-    fn conform(&self, batch: &RecordBatch) -> datafusion::error::Result<RecordBatch> {
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(self.schema.fields())
-            .map(|(a, f)| {
-                if a.data_type() == f.data_type() {
-                    Ok(Arc::clone(a))
-                } else {
-                    datafusion::arrow::compute::cast(a, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
-    }
-}
-
-fn fixed_widths(spec: &str) -> Result<Vec<(String, usize)>> {
-    spec.split(',')
-        .map(|part| {
-            let (label, width) = part.trim().split_once(':').ok_or_else(|| {
-                EngineError::sql(
-                    SqlState::InternalError,
-                    format!("Invalid FIXEDWIDTH specification '{spec}'"),
-                )
-            })?;
-            let width = width.trim().parse::<usize>().map_err(|_| {
-                EngineError::sql(
-                    SqlState::InternalError,
-                    format!("Invalid FIXEDWIDTH specification '{spec}'"),
-                )
-            })?;
-            Ok((label.trim().to_string(), width))
-        })
-        .collect()
 }
 
 /// A finished part.
@@ -371,7 +318,7 @@ async fn run(
         let store = Arc::clone(&store);
         let plan = Arc::clone(&plan);
         tasks.push(tokio::spawn(async move {
-            write_slice(store, plan, slice, rx).await
+            write_slice(store, plan, slice, rx, false).await
         }));
     }
     let mut next = 0;
@@ -379,7 +326,7 @@ async fn run(
     while let Some(batch) = stream.next().await {
         let batch = match batch
             .map_err(EngineError::from)
-            .and_then(|b| plan.conform(&b).map_err(EngineError::from))
+            .and_then(|b| cast_batch(&plan.schema, &b).map_err(EngineError::from))
         {
             Ok(b) => b,
             Err(e) => {
@@ -420,34 +367,25 @@ async fn run(
         // No rows: one empty part (with its header), as Redshift leaves.
         let (tx, rx) = tokio::sync::mpsc::channel::<RecordBatch>(1);
         drop(tx);
-        let mut empty = write_slice_forced(store, Arc::clone(&plan), rx).await?;
+        let mut empty = write_slice(store, Arc::clone(&plan), 0, rx, true).await?;
         parts.append(&mut empty);
     }
     parts.sort_by(|a, b| a.path.as_ref().cmp(b.path.as_ref()));
     Ok(parts)
 }
 
+/// Writes one slice's parts; `forced` writes the first part even when no
+/// rows arrive.
 async fn write_slice(
     store: Arc<dyn ObjectStore>,
     plan: Arc<Plan>,
     slice: usize,
     rx: tokio::sync::mpsc::Receiver<RecordBatch>,
+    forced: bool,
 ) -> std::result::Result<Vec<Part>, Failed> {
     match &plan.text {
-        Some(_) => write_text(store, plan, slice, rx, false).await,
-        None => write_parquet(store, plan, slice, rx, false).await,
-    }
-}
-
-/// A slice that writes its first part even without rows.
-async fn write_slice_forced(
-    store: Arc<dyn ObjectStore>,
-    plan: Arc<Plan>,
-    rx: tokio::sync::mpsc::Receiver<RecordBatch>,
-) -> std::result::Result<Vec<Part>, Failed> {
-    match &plan.text {
-        Some(_) => write_text(store, plan, 0, rx, true).await,
-        None => write_parquet(store, plan, 0, rx, true).await,
+        Some(_) => write_text(store, plan, slice, rx, forced).await,
+        None => write_parquet(store, plan, slice, rx, forced).await,
     }
 }
 
@@ -657,9 +595,9 @@ async fn write_parquet(
         let Some((_, writer, rows)) = open.as_mut() else {
             break;
         };
-        let batch = match parquet_batch(&schema, &batch) {
+        let batch = match cast_batch(&schema, &batch) {
             Ok(b) => b,
-            Err(e) => return Err((e, done)),
+            Err(e) => return Err((e.into(), done)),
         };
         if let Err(e) = writer.write(&batch).await {
             return Err((io_error(e), done));
@@ -710,7 +648,8 @@ fn parquet_schema(schema: &SchemaRef) -> SchemaRef {
     ))
 }
 
-fn parquet_batch(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+/// `batch` with `schema`'s column types (and names), cast where they differ.
+fn cast_batch(schema: &SchemaRef, batch: &RecordBatch) -> datafusion::error::Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()
