@@ -296,6 +296,7 @@ impl Session {
             ),
             Stmt::Abort => (Vec::new(), Arc::new(Schema::empty())),
             Stmt::CreateTable(_)
+            | Stmt::Access(_)
             | Stmt::Copy(_)
             | Stmt::Unload(_)
             | Stmt::AppendFrom { .. }
@@ -584,6 +585,7 @@ impl Session {
             Stmt::Abort => handler::transaction::rollback(self).await,
             Stmt::Sql(s) => handler::execute(self, s, params).await,
             Stmt::CreateTable(ct) => handler::ddl::create_table(self, ct).await,
+            Stmt::Access(a) => handler::access::execute(self, a).await,
             Stmt::Copy(c) => handler::copy::execute(self, c).await,
             Stmt::Unload(u) => handler::unload::execute(self, u).await,
             Stmt::AppendFrom {
@@ -713,6 +715,7 @@ fn ends_transaction(stmt: &Stmt) -> bool {
     match stmt {
         Stmt::Abort => true,
         Stmt::CreateTable(_)
+        | Stmt::Access(_)
         | Stmt::Copy(_)
         | Stmt::Unload(_)
         | Stmt::AppendFrom { .. }

@@ -5,6 +5,7 @@
 //! DDL, DML) to [`query`]. Later statement kinds (COPY, UNLOAD, GRANT, CREATE
 //! USER, ...) each get a file of their own beside these.
 
+pub(crate) mod access;
 pub(crate) mod alter;
 pub(crate) mod copy;
 pub(crate) mod ddl;

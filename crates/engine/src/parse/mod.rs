@@ -17,6 +17,7 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Toke
 
 use crate::error::{EngineError, Result};
 
+pub mod access;
 pub mod copy;
 pub mod create_table;
 pub mod unload;
@@ -28,6 +29,8 @@ pub enum Stmt {
     Sql(Box<ast::Statement>),
     /// `ABORT [WORK | TRANSACTION]`: Redshift's synonym for ROLLBACK.
     Abort,
+    /// Users, groups, grants and session authorization, parsed by [`access`].
+    Access(Box<access::AccessStmt>),
     /// Redshift's COPY, parsed by [`copy`].
     Copy(Box<copy::CopyStatement>),
     /// Redshift's UNLOAD, parsed by [`unload`].
@@ -137,6 +140,14 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
         let stmt = unload::parse(&text).map_err(|e| copy_error(sql, &text, e))?;
         return Ok(ParsedStatement {
             stmt: Stmt::Unload(Box::new(stmt)),
+            text,
+        });
+    }
+    if access::is_access(&parser) {
+        let stmt = access::parse(&mut parser).map_err(|e| syntax_error(sql, e))?;
+        expect_end(sql, &parser)?;
+        return Ok(ParsedStatement {
+            stmt: Stmt::Access(Box::new(stmt)),
             text,
         });
     }
