@@ -6,6 +6,7 @@
 //! other crate can speak of errors and settings in the same terms.
 
 pub mod config;
+pub mod password;
 pub mod sqlstate;
 
 pub use config::{AuthMethod, BucketMapping, ConfigError, FileConfig, Settings, SettingsOverrides};

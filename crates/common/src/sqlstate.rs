@@ -51,6 +51,8 @@ pub enum SqlState {
     InvalidCatalogName,
     /// 3F000: the schema does not exist.
     InvalidSchemaName,
+    /// 0LP01: a GRANT or REVOKE that cannot be done as asked.
+    InvalidGrantOperation,
     /// 42501: the user lacks a privilege.
     InsufficientPrivilege,
     /// 42601: the statement is not valid SQL.
@@ -81,6 +83,10 @@ pub enum SqlState {
     InvalidTableDefinition,
     /// 42809: the object is of the wrong kind (a view where a table is needed).
     WrongObjectType,
+    /// 42939: the name is reserved (`PUBLIC` as a user name).
+    ReservedName,
+    /// 55006: the object is in use (a user that still owns objects).
+    ObjectInUse,
     /// 53300: too many connections.
     TooManyConnections,
     /// 54000: a limit of the program was exceeded.
@@ -134,6 +140,9 @@ impl SqlState {
             DuplicateTable => "42P07",
             InvalidTableDefinition => "42P16",
             WrongObjectType => "42809",
+            ReservedName => "42939",
+            InvalidGrantOperation => "0LP01",
+            ObjectInUse => "55006",
             TooManyConnections => "53300",
             ProgramLimitExceeded => "54000",
             QueryCanceled => "57014",

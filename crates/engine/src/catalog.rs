@@ -37,6 +37,9 @@ pub(crate) struct TxState {
     pub search_path: Vec<String>,
     /// The session's schema for temporary tables (`pg_temp_<pid>`).
     pub temp_schema: String,
+    /// Whose log rows the session sees in system tables; None for a
+    /// superuser (all of them).
+    pub viewer: Option<i32>,
 }
 
 impl TxState {
@@ -94,8 +97,6 @@ pub(crate) struct SessionCatalogs {
     pub identity: Arc<datafusion::logical_expr::ScalarUDF>,
     /// The load logs, seen as system tables in `pg_catalog`.
     pub loads: Arc<crate::loads::Loads>,
-    /// Whose log rows the session sees; None for a superuser (all of them).
-    pub viewer: Option<i32>,
 }
 
 /// The schema of system tables, searched after the `search_path` for
@@ -218,9 +219,16 @@ impl SchemaProvider for DatabaseSchema {
         };
         let mut state = lock(&self.session.shared);
         let Some(entry) = self.entry(&mut state, name) else {
+            if self.system
+                && !row_id
+                && let Some(table) = crate::system::table(name, &mut state)
+            {
+                return table.map(Some);
+            }
+            let viewer = state.viewer;
             drop(state);
             if self.system && !row_id {
-                return self.session.loads.system_table(name, self.session.viewer);
+                return self.session.loads.system_table(name, viewer);
             }
             return Ok(None);
         };
@@ -244,11 +252,12 @@ impl SchemaProvider for DatabaseSchema {
         let mut state = lock(&self.session.shared);
         self.entry(&mut state, name).is_some()
             || (self.system
-                && self
-                    .session
-                    .loads
-                    .system_table_names()
-                    .iter()
-                    .any(|n| n == name))
+                && (crate::system::TABLES.contains(&name)
+                    || self
+                        .session
+                        .loads
+                        .system_table_names()
+                        .iter()
+                        .any(|n| n == name)))
     }
 }

@@ -65,6 +65,14 @@ impl From<shale_storage::StorageError> for EngineError {
                 SqlState::DuplicateSchema,
                 format!("schema \"{name}\" already exists"),
             ),
+            S::DuplicateUser(name) => EngineError::sql(
+                SqlState::DuplicateObject,
+                format!("user \"{name}\" already exists"),
+            ),
+            S::DuplicateGroup(name) => EngineError::sql(
+                SqlState::DuplicateObject,
+                format!("group \"{name}\" already exists"),
+            ),
             S::SchemaNotEmpty(name) => EngineError::sql(
                 SqlState::DependentObjectsStillExist,
                 format!("cannot drop schema {name} because other objects depend on it"),

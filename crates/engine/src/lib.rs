@@ -17,8 +17,10 @@ mod handler;
 mod identity;
 mod loads;
 pub mod parse;
+mod privilege;
 mod rewrite;
 mod session;
+mod system;
 mod table;
 pub mod vars;
 mod view;
@@ -44,6 +46,7 @@ pub use session::{Notice, Output, Prepared, Session, SessionInfo, TxStatus};
 pub use shale_objects;
 /// Field metadata naming a column's Redshift type (`character(3)`).
 pub use shale_storage::types::TYPE_METADATA_KEY;
+pub use shale_storage::{PasswordHash, UserEntry};
 pub use vars::SessionVars;
 
 /// The `server_version` Redshift reports; drivers parse it (see clients.md).
@@ -186,6 +189,40 @@ impl Engine {
     /// Whether a database of this name exists.
     pub fn has_database(&self, name: &str) -> bool {
         self.storage.snapshot().has_database(name)
+    }
+
+    /// The user called `name`, as last committed.
+    pub fn user(&self, name: &str) -> Option<Arc<UserEntry>> {
+        self.storage.snapshot().user(name).cloned()
+    }
+
+    /// Creates a superuser with this password, or makes an existing user a
+    /// superuser with it.
+    pub async fn put_superuser(&self, name: &str, password: &str) -> Result<()> {
+        let mut tx = self.storage.begin();
+        let hash = handler::access::password_hash(name, password);
+        match tx.catalog().user(name).cloned() {
+            Some(u) => {
+                let mut u = u.as_ref().clone();
+                u.superuser = true;
+                u.password = Some(hash);
+                tx.alter_user(u)?;
+            }
+            None => tx.create_user(UserEntry {
+                id: self.storage.new_role_id(),
+                name: name.to_string(),
+                superuser: true,
+                createdb: true,
+                password: Some(hash),
+                valid_until: None,
+                connection_limit: None,
+                syslog_unrestricted: true,
+                session_timeout: None,
+                config: Vec::new(),
+            })?,
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Opens a session for a logged-in user.

@@ -121,6 +121,8 @@ pub struct Session {
     pub(crate) tx: TxStatus,
     notices: Vec<Notice>,
     pub(crate) info: SessionInfo,
+    /// Who logged in (`info` changes with SET SESSION AUTHORIZATION).
+    login: SessionInfo,
     /// The session's transaction, shared with its catalog providers.
     pub(crate) shared: SharedTx,
     pub(crate) storage: Storage,
@@ -151,6 +153,7 @@ impl Session {
             database: info.database.clone(),
             search_path: search_path(crate::vars::DEFAULT_SEARCH_PATH, &info.user),
             temp_schema: format!("pg_temp_{}", info.backend_pid),
+            viewer: (!info.is_superuser).then_some(info.user_id),
         }));
         let identity = crate::identity::udf(Arc::clone(&shared), storage.clone());
         let catalogs = SessionCatalogs {
@@ -158,7 +161,6 @@ impl Session {
             defaults,
             identity: Arc::clone(&identity),
             loads: Arc::clone(&loads),
-            viewer: (!info.is_superuser).then_some(info.user_id),
         };
         let mut state = SessionStateBuilder::new_from_existing(template.clone())
             .with_catalog_list(Arc::new(catalogs))
@@ -167,7 +169,9 @@ impl Session {
         {
             tracing::error!(error = %e, "Could not register the identity function.");
         }
-        if let Err(e) = functions::register(&mut state, &info) {
+        if let Err(e) = functions::register(&mut state, &info)
+            .and_then(|()| crate::system::register(&mut state, &shared, &info.user))
+        {
             tracing::error!(error = %e, "Could not register session functions.");
         }
         let vars = SessionVars::new(
@@ -182,6 +186,7 @@ impl Session {
             vars,
             tx: TxStatus::Idle,
             notices: Vec::new(),
+            login: info.clone(),
             info,
             shared,
             storage,
@@ -566,6 +571,50 @@ impl Session {
         Ok(state.tx().create_schema(&database, &name, &user)?)
     }
 
+    /// The catalog as the session's transaction sees it.
+    pub(crate) fn catalog_view(&mut self) -> Arc<Catalog> {
+        lock(&self.shared).tx().view()
+    }
+
+    /// The current user as privilege checks see it. A user the catalog does
+    /// not know (sessions opened by the engine's own tests) keeps the
+    /// superuser flag it logged in with.
+    pub(crate) fn principal(&self, catalog: &Catalog) -> crate::privilege::Principal {
+        let mut p = crate::privilege::Principal::of(catalog, &self.info.user);
+        if p.id.is_none() {
+            p.superuser |= self.info.is_superuser;
+        }
+        p
+    }
+
+    /// The user who logged in.
+    pub(crate) fn login_user(&self) -> String {
+        self.login.user.clone()
+    }
+
+    pub(crate) fn login_superuser(&self) -> bool {
+        self.login.is_superuser
+    }
+
+    /// SET SESSION AUTHORIZATION: the session acts as another user.
+    pub(crate) fn become_user(&mut self, name: &str, id: i32, superuser: bool) -> Result<Output> {
+        self.info.user = name.to_string();
+        self.info.user_id = id;
+        self.info.is_superuser = superuser;
+        lock(&self.shared).viewer = (!superuser).then_some(id);
+        self.vars.set_internal("session_authorization", name);
+        self.vars
+            .set_internal("is_superuser", if superuser { "on" } else { "off" });
+        if let Err(e) = functions::register(&mut self.state, &self.info)
+            .and_then(|()| crate::system::register(&mut self.state, &self.shared, name))
+        {
+            tracing::error!(error = %e, "Could not register session functions.");
+        }
+        self.task_ctx = None;
+        self.search_path_changed();
+        Ok(Output::Command("SET".into()))
+    }
+
     /// Points name resolution at a new `search_path`.
     pub(crate) fn search_path_changed(&mut self) {
         let value = self
@@ -581,6 +630,7 @@ impl Session {
         statement: &ParsedStatement,
         params: Vec<ScalarValue>,
     ) -> Result<Output> {
+        crate::privilege::check(self, statement)?;
         match &statement.stmt {
             Stmt::Abort => handler::transaction::rollback(self).await,
             Stmt::Sql(s) => handler::execute(self, s, params).await,

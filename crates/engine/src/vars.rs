@@ -231,6 +231,12 @@ impl SessionVars {
         Ok(d.name)
     }
 
+    /// Sets a parameter the session itself maintains (read-only ones such as
+    /// `session_authorization`), without validation.
+    pub(crate) fn set_internal(&mut self, name: &'static str, value: &str) {
+        self.values.insert(name, value.to_string());
+    }
+
     /// Restores a parameter's default; returns the canonical name.
     pub fn reset(&mut self, name: &str) -> Result<&'static str> {
         let key = canonical(name);

@@ -6,7 +6,8 @@
 //! <data>/credentials     mode 0600: the superuser's generated password and an
 //!                        AWS access-key pair as the shared-credentials profile
 //!                        `[shale]` (point AWS_SHARED_CREDENTIALS_FILE here)
-//! <data>/users.toml      mode 0600: users and their password hashes
+//! <data>/warehouse/      the tables' catalog and files; users and their
+//!                        password hashes are in its catalog
 //! <data>/tls/server.crt  self-signed certificate (made unless one is configured)
 //! <data>/tls/server.key  mode 0600: its private key
 //! ```
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 use shale_common::Settings;
 
 use crate::ServerError;
-use crate::users::{UserRecord, UserStore};
+use shale_engine::Engine;
 
 /// The superuser every cluster starts with.
 pub const SUPERUSER: &str = "awsuser";
@@ -30,7 +31,6 @@ pub const SUPERUSER: &str = "awsuser";
 #[derive(Debug)]
 pub struct Bootstrap {
     pub root: PathBuf,
-    pub users: UserStore,
     pub credentials: Credentials,
     pub credentials_path: PathBuf,
     /// True when this start created the credentials file.
@@ -115,7 +115,6 @@ pub fn bootstrap(settings: &Settings) -> Result<Bootstrap, ServerError> {
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700))
             .map_err(ServerError::io("cannot set permissions of", &root))?;
     }
-    let users = UserStore::load(&root.join("users.toml"))?;
     let credentials_path = root.join("credentials");
     let existing =
         match std::fs::read_to_string(&credentials_path) {
@@ -130,38 +129,66 @@ pub fn bootstrap(settings: &Settings) -> Result<Bootstrap, ServerError> {
             Err(e) => return Err(ServerError::io("cannot read", &credentials_path)(e)),
         };
     let created = existing.is_none();
-    let mut credentials = existing.clone().unwrap_or_else(|| Credentials {
+    let credentials = existing.clone().unwrap_or_else(|| Credentials {
         access_key_id: random_access_key_id(),
         secret_access_key: random_string(SECRET_ALPHABET, 40),
         admin_password: None,
     });
-
-    match &settings.admin_password {
-        Some(password) => {
-            let current = users.get(SUPERUSER);
-            if !current.as_ref().is_some_and(|u| u.check_password(password)) {
-                users.put(UserRecord::new(SUPERUSER, password, true))?;
-            }
-            credentials.admin_password = None;
-        }
-        None if users.get(SUPERUSER).is_none() => {
-            let password = generate_password();
-            users.put(UserRecord::new(SUPERUSER, &password, true))?;
-            credentials.admin_password = Some(password);
-        }
-        None => {}
-    }
 
     if existing.as_ref() != Some(&credentials) {
         write_private(&credentials_path, credentials.render().as_bytes())?;
     }
     Ok(Bootstrap {
         root,
-        users,
         credentials,
         credentials_path,
         created,
     })
+}
+
+/// Makes sure the superuser exists with the configured password, once the
+/// warehouse is open. Without a configured password the first start
+/// generates one and keeps it in the credentials file (written before the
+/// user is created, so that a crash in between cannot lose it).
+pub async fn ensure_admin(
+    engine: &Engine,
+    settings: &Settings,
+    boot: &mut Bootstrap,
+) -> Result<(), ServerError> {
+    let current = engine.user(SUPERUSER);
+    let before = boot.credentials.clone();
+    let password = match &settings.admin_password {
+        Some(password) => {
+            boot.credentials.admin_password = None;
+            let matches = current.as_ref().is_some_and(|u| {
+                u.superuser
+                    && u.password.as_ref().is_some_and(|p| {
+                        shale_common::password::check_md5(SUPERUSER, password, &p.md5)
+                    })
+            });
+            (!matches).then(|| password.clone())
+        }
+        None if current.is_none() => {
+            let password = boot
+                .credentials
+                .admin_password
+                .clone()
+                .unwrap_or_else(generate_password);
+            boot.credentials.admin_password = Some(password.clone());
+            Some(password)
+        }
+        None => None,
+    };
+    if boot.credentials != before {
+        write_private(&boot.credentials_path, boot.credentials.render().as_bytes())?;
+    }
+    if let Some(password) = password {
+        engine
+            .put_superuser(SUPERUSER, &password)
+            .await
+            .map_err(ServerError::Engine)?;
+    }
+    Ok(())
 }
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -228,6 +255,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), ServerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn settings(dir: &Path, password: Option<&str>) -> Settings {
         let mut s = Settings::for_data_dir(dir);
@@ -235,61 +263,67 @@ mod tests {
         s
     }
 
-    #[test]
-    fn first_start_generates_password_and_keys_privately() {
+    async fn start(dir: &Path, password: Option<&str>) -> (Bootstrap, Arc<Engine>) {
+        let settings = settings(dir, password);
+        let mut b = bootstrap(&settings).expect("bootstrap");
+        let engine = Engine::open(shale_engine::EngineConfig::new(dir.join("warehouse")))
+            .await
+            .expect("engine");
+        ensure_admin(&engine, &settings, &mut b)
+            .await
+            .expect("admin");
+        (b, engine)
+    }
+
+    fn admin_password_is(engine: &Engine, password: &str) -> bool {
+        let u = engine.user(SUPERUSER).expect("superuser");
+        u.superuser
+            && shale_common::password::check_md5(
+                SUPERUSER,
+                password,
+                &u.password.as_ref().expect("hash").md5,
+            )
+    }
+
+    #[tokio::test]
+    async fn first_start_generates_password_and_keys_privately() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("data");
-        let b = bootstrap(&settings(&dir, None)).expect("bootstrap");
+        let (b, engine) = start(&dir, None).await;
         assert!(b.created);
         let pw = b.credentials.admin_password.clone().expect("generated");
-        assert!(
-            b.users
-                .get(SUPERUSER)
-                .expect("superuser")
-                .check_password(&pw)
-        );
+        assert!(admin_password_is(&engine, &pw));
         let mode = std::fs::metadata(&b.credentials_path)
             .expect("meta")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let users_mode = std::fs::metadata(dir.join("users.toml"))
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(users_mode & 0o777, 0o600);
         let text = std::fs::read_to_string(&b.credentials_path).expect("read");
         assert!(text.contains("[shale]\naws_access_key_id = AKIA"));
-        // The users file holds hashes only.
-        let users = std::fs::read_to_string(dir.join("users.toml")).expect("read");
-        assert!(!users.contains(&pw));
+        // The catalog holds hashes only.
+        let catalog = std::fs::read(dir.join("warehouse/catalog.db")).expect("read");
+        assert!(!catalog.windows(pw.len()).any(|w| w == pw.as_bytes()));
+        drop(engine);
 
         // A second start keeps everything.
-        let again = bootstrap(&settings(&dir, None)).expect("again");
+        let (again, engine) = start(&dir, None).await;
         assert!(!again.created);
         assert_eq!(again.credentials, b.credentials);
+        assert!(admin_password_is(&engine, &pw));
     }
 
-    #[test]
-    fn admin_password_from_environment_wins_and_is_not_written() {
+    #[tokio::test]
+    async fn admin_password_from_environment_wins_and_is_not_written() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let b = bootstrap(&settings(tmp.path(), Some("Env-Pass1"))).expect("bootstrap");
+        let (b, engine) = start(tmp.path(), Some("Env-Pass1")).await;
         assert!(b.credentials.admin_password.is_none());
-        assert!(
-            b.users
-                .get(SUPERUSER)
-                .expect("user")
-                .check_password("Env-Pass1")
-        );
+        assert!(admin_password_is(&engine, "Env-Pass1"));
         let text = std::fs::read_to_string(&b.credentials_path).expect("read");
         assert!(!text.contains("Env-Pass1"));
-        let b2 = bootstrap(&settings(tmp.path(), Some("Other-Pass2"))).expect("again");
-        assert!(
-            b2.users
-                .get(SUPERUSER)
-                .expect("user")
-                .check_password("Other-Pass2")
-        );
+        drop(engine);
+        let (_, engine) = start(tmp.path(), Some("Other-Pass2")).await;
+        assert!(admin_password_is(&engine, "Other-Pass2"));
+        assert!(!admin_password_is(&engine, "Env-Pass1"));
     }
 
     #[test]

@@ -53,7 +53,7 @@ fn open_registry(root: &std::path::Path, settings: &Settings) -> Result<Registry
 impl Server {
     /// Prepares the data directory, opens the engine and starts listening.
     pub async fn start(settings: Settings) -> Result<Server, ServerError> {
-        let boot = datadir::bootstrap(&settings)?;
+        let mut boot = datadir::bootstrap(&settings)?;
         let configured = settings.tls_cert.clone().zip(settings.tls_key.clone());
         let tls_files = tls::ensure_certificate(&boot.root, configured)?;
         let acceptor = tls::acceptor(&tls_files)?;
@@ -67,6 +67,7 @@ impl Server {
                 .with_objects(registry.clone(), keys.clone()),
         )
         .await?;
+        crate::datadir::ensure_admin(&engine, &settings, &mut boot).await?;
 
         let aws_bind = SocketAddr::new(settings.bind, settings.aws_port);
         let aws_listener =
@@ -91,11 +92,7 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
 
-        let shared = Arc::new(pg::Shared::new(
-            engine,
-            Arc::new(boot.users),
-            settings.pg_auth,
-        ));
+        let shared = Arc::new(pg::Shared::new(engine, settings.pg_auth));
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         tracker.spawn(pg::serve(

@@ -16,6 +16,9 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use roaring::RoaringBitmap;
 
+use crate::access::{
+    self, AclItem, AclObject, AclTarget, Grantee, GroupEntry, Privileges, RoleId, UserEntry,
+};
 use crate::error::{Result, StorageError};
 use crate::types::TableDef;
 
@@ -122,13 +125,58 @@ pub enum Op {
         column: String,
         next: i64,
     },
+    /// A new name or owner for a schema.
+    AlterSchema {
+        schema: ObjectId,
+        name: String,
+        owner: String,
+    },
+    CreateUser(Arc<UserEntry>),
+    /// Replaces a user's entry (its id stays).
+    AlterUser(Arc<UserEntry>),
+    DropUser(RoleId),
+    CreateGroup(Arc<GroupEntry>),
+    RenameGroup {
+        group: RoleId,
+        name: String,
+    },
+    DropGroup(RoleId),
+    /// Adds a user to a group, or removes it.
+    Membership {
+        group: RoleId,
+        user: RoleId,
+        member: bool,
+    },
+    /// Adds privileges to an object's (or a default) list.
+    Grant {
+        target: AclTarget,
+        item: AclItem,
+    },
+    /// Takes privileges, or the right to grant them, away.
+    Revoke {
+        target: AclTarget,
+        grantee: Grantee,
+        privileges: Privileges,
+        grant_option_only: bool,
+    },
 }
 
 impl Op {
     /// The table whose data or definition the op changes, if any.
     pub fn table(&self) -> Option<ObjectId> {
         match self {
-            Op::CreateSchema(_) | Op::DropSchema(_) => None,
+            Op::CreateSchema(_)
+            | Op::DropSchema(_)
+            | Op::AlterSchema { .. }
+            | Op::CreateUser(_)
+            | Op::AlterUser(_)
+            | Op::DropUser(_)
+            | Op::CreateGroup(_)
+            | Op::RenameGroup { .. }
+            | Op::DropGroup(_)
+            | Op::Membership { .. }
+            | Op::Grant { .. }
+            | Op::Revoke { .. } => None,
             Op::CreateTable(t) => Some(t.id),
             Op::DropTable(t)
             | Op::AlterTable { table: t, .. }
@@ -149,6 +197,11 @@ pub struct Catalog {
     schema_names: BTreeMap<(String, String), ObjectId>,
     tables: BTreeMap<ObjectId, Arc<TableEntry>>,
     table_names: BTreeMap<(ObjectId, String), ObjectId>,
+    users: BTreeMap<RoleId, Arc<UserEntry>>,
+    user_names: BTreeMap<String, RoleId>,
+    groups: BTreeMap<RoleId, Arc<GroupEntry>>,
+    group_names: BTreeMap<String, RoleId>,
+    acls: BTreeMap<AclTarget, Arc<Vec<AclItem>>>,
 }
 
 impl Catalog {
@@ -209,6 +262,56 @@ impl Catalog {
         self.tables.values()
     }
 
+    /// Every user, by id.
+    pub fn users(&self) -> impl Iterator<Item = &Arc<UserEntry>> {
+        self.users.values()
+    }
+
+    pub fn user(&self, name: &str) -> Option<&Arc<UserEntry>> {
+        self.users.get(self.user_names.get(name)?)
+    }
+
+    pub fn user_by_id(&self, id: RoleId) -> Option<&Arc<UserEntry>> {
+        self.users.get(&id)
+    }
+
+    /// Every group, by id.
+    pub fn groups(&self) -> impl Iterator<Item = &Arc<GroupEntry>> {
+        self.groups.values()
+    }
+
+    pub fn group(&self, name: &str) -> Option<&Arc<GroupEntry>> {
+        self.groups.get(self.group_names.get(name)?)
+    }
+
+    pub fn group_by_id(&self, id: RoleId) -> Option<&Arc<GroupEntry>> {
+        self.groups.get(&id)
+    }
+
+    /// The groups a user belongs to.
+    pub fn groups_of(&self, user: RoleId) -> impl Iterator<Item = &Arc<GroupEntry>> {
+        self.groups
+            .values()
+            .filter(move |g| g.members.contains(&user))
+    }
+
+    /// The privileges granted on an object (or by default), if any.
+    pub fn acl(&self, target: &AclTarget) -> &[AclItem] {
+        self.acls.get(target).map(|a| a.as_slice()).unwrap_or(&[])
+    }
+
+    /// Every non-empty privilege list.
+    pub fn acls(&self) -> impl Iterator<Item = (&AclTarget, &Arc<Vec<AclItem>>)> {
+        self.acls.iter()
+    }
+
+    /// The largest user or group id in use.
+    pub(crate) fn max_role_id(&self) -> RoleId {
+        let users = self.users.keys().next_back().copied();
+        let groups = self.groups.keys().next_back().copied();
+        users.max(groups).unwrap_or(access::FIRST_ROLE_ID - 1)
+    }
+
     /// Applies one op. `version` and `xid` stamp the tables it changes.
     pub(crate) fn apply(&mut self, op: &Op, version: u64, xid: u64) -> Result<()> {
         match op {
@@ -232,6 +335,11 @@ impl Catalog {
                 self.schemas.remove(id);
                 self.schema_names
                     .remove(&(s.database.clone(), s.name.clone()));
+                self.acls.retain(|t, _| match t {
+                    AclTarget::Object(AclObject::Schema(x)) => x != id,
+                    AclTarget::Default(k) => k.schema != Some(*id),
+                    AclTarget::Object(_) => true,
+                });
             }
             Op::CreateTable(t) => {
                 let key = (t.schema_id, t.name.clone());
@@ -254,6 +362,7 @@ impl Catalog {
             Op::DropTable(id) => {
                 let t = self.tables.remove(id).ok_or_else(|| unknown_table(*id))?;
                 self.table_names.remove(&(t.schema_id, t.name.clone()));
+                self.acls.remove(&AclTarget::Object(AclObject::Table(*id)));
             }
             Op::AlterTable {
                 table,
@@ -339,6 +448,127 @@ impl Catalog {
                     (*slot).min(*next)
                 };
             }
+            Op::AlterSchema {
+                schema,
+                name,
+                owner,
+            } => {
+                let old = self
+                    .schemas
+                    .get(schema)
+                    .cloned()
+                    .ok_or_else(|| StorageError::UnknownObject(format!("schema {schema}")))?;
+                let key = (old.database.clone(), name.clone());
+                if *name != old.name && self.schema_names.contains_key(&key) {
+                    return Err(StorageError::DuplicateSchema(name.clone()));
+                }
+                self.schema_names
+                    .remove(&(old.database.clone(), old.name.clone()));
+                self.schema_names.insert(key, *schema);
+                let mut entry = old.as_ref().clone();
+                entry.name = name.clone();
+                entry.owner = owner.clone();
+                self.schemas.insert(*schema, Arc::new(entry));
+            }
+            Op::CreateUser(u) => {
+                if self.user_names.contains_key(&u.name) || self.users.contains_key(&u.id) {
+                    return Err(StorageError::DuplicateUser(u.name.clone()));
+                }
+                self.user_names.insert(u.name.clone(), u.id);
+                self.users.insert(u.id, Arc::clone(u));
+            }
+            Op::AlterUser(u) => {
+                let old = self
+                    .users
+                    .get(&u.id)
+                    .cloned()
+                    .ok_or_else(|| StorageError::UnknownObject(format!("user {}", u.id)))?;
+                if old.name != u.name {
+                    if self.user_names.contains_key(&u.name) {
+                        return Err(StorageError::DuplicateUser(u.name.clone()));
+                    }
+                    self.user_names.remove(&old.name);
+                    self.user_names.insert(u.name.clone(), u.id);
+                }
+                self.users.insert(u.id, Arc::clone(u));
+            }
+            Op::DropUser(id) => {
+                if let Some(u) = self.users.remove(id) {
+                    self.user_names.remove(&u.name);
+                }
+                for g in self.groups.values_mut() {
+                    if g.members.contains(id) {
+                        Arc::make_mut(g).members.remove(id);
+                    }
+                }
+            }
+            Op::CreateGroup(g) => {
+                if self.group_names.contains_key(&g.name) || self.groups.contains_key(&g.id) {
+                    return Err(StorageError::DuplicateGroup(g.name.clone()));
+                }
+                self.group_names.insert(g.name.clone(), g.id);
+                self.groups.insert(g.id, Arc::clone(g));
+            }
+            Op::RenameGroup { group, name } => {
+                let old = self
+                    .groups
+                    .get(group)
+                    .cloned()
+                    .ok_or_else(|| StorageError::UnknownObject(format!("group {group}")))?;
+                if old.name != *name {
+                    if self.group_names.contains_key(name) {
+                        return Err(StorageError::DuplicateGroup(name.clone()));
+                    }
+                    self.group_names.remove(&old.name);
+                    self.group_names.insert(name.clone(), *group);
+                    let mut entry = old.as_ref().clone();
+                    entry.name = name.clone();
+                    self.groups.insert(*group, Arc::new(entry));
+                }
+            }
+            Op::DropGroup(id) => {
+                if let Some(g) = self.groups.remove(id) {
+                    self.group_names.remove(&g.name);
+                }
+            }
+            Op::Membership {
+                group,
+                user,
+                member,
+            } => {
+                let g = self
+                    .groups
+                    .get_mut(group)
+                    .ok_or_else(|| StorageError::UnknownObject(format!("group {group}")))?;
+                let g = Arc::make_mut(g);
+                if *member {
+                    g.members.insert(*user);
+                } else {
+                    g.members.remove(user);
+                }
+            }
+            Op::Grant { target, item } => {
+                let list = self.acls.entry(target.clone()).or_default();
+                access::grant(Arc::make_mut(list), item);
+            }
+            Op::Revoke {
+                target,
+                grantee,
+                privileges,
+                grant_option_only,
+            } => {
+                if let Some(list) = self.acls.get_mut(target) {
+                    access::revoke(
+                        Arc::make_mut(list),
+                        *grantee,
+                        *privileges,
+                        *grant_option_only,
+                    );
+                    if list.is_empty() {
+                        self.acls.remove(target);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -371,6 +601,22 @@ impl Catalog {
     pub(crate) fn load_table(&mut self, t: TableEntry) {
         self.table_names.insert((t.schema_id, t.name.clone()), t.id);
         self.tables.insert(t.id, Arc::new(t));
+    }
+
+    pub(crate) fn load_user(&mut self, u: UserEntry) {
+        self.user_names.insert(u.name.clone(), u.id);
+        self.users.insert(u.id, Arc::new(u));
+    }
+
+    pub(crate) fn load_group(&mut self, g: GroupEntry) {
+        self.group_names.insert(g.name.clone(), g.id);
+        self.groups.insert(g.id, Arc::new(g));
+    }
+
+    pub(crate) fn load_acl(&mut self, target: AclTarget, items: Vec<AclItem>) {
+        if !items.is_empty() {
+            self.acls.insert(target, Arc::new(items));
+        }
     }
 
     pub(crate) fn load_file(&mut self, table: ObjectId, file: DataFile) {

@@ -16,6 +16,10 @@ pub enum StorageError {
     DuplicateTable(String),
     #[error("schema \"{0}\" already exists")]
     DuplicateSchema(String),
+    #[error("user \"{0}\" already exists")]
+    DuplicateUser(String),
+    #[error("group \"{0}\" already exists")]
+    DuplicateGroup(String),
     #[error("cannot drop schema {0} because other objects depend on it")]
     SchemaNotEmpty(String),
     /// An id that the catalog does not hold (a concurrent drop, or a bug).

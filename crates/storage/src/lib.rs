@@ -19,6 +19,7 @@
 //! This crate knows Arrow, Parquet, `object_store` and SQLite. It knows no
 //! SQL and no DataFusion.
 
+pub mod access;
 mod catalog;
 mod error;
 mod files;
@@ -27,13 +28,17 @@ pub mod types;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use rusqlite::Connection;
 
+pub use access::{
+    AclItem, AclObject, AclTarget, DefaultAclKey, DefaultKind, Grantee, GroupEntry, PasswordHash,
+    Privileges, RoleId, UserEntry,
+};
 pub use catalog::{Catalog, DataFile, FileStats, ObjectId, Op, SchemaEntry, TableEntry};
 pub use error::{Result, StorageError};
 pub use files::{FileWriter, ROWS_PER_FILE, data_file_path};
@@ -44,7 +49,7 @@ pub use types::{ColumnDef, ColumnType, Constraint, Identity, SortStyle, TableDef
 pub const DEFAULT_DATABASE: &str = "dev";
 pub const DEFAULT_SCHEMA: &str = "public";
 /// The owner recorded for objects made at bootstrap.
-const BOOTSTRAP_OWNER: &str = "rdsdb";
+pub const BOOTSTRAP_OWNER: &str = "rdsdb";
 
 /// The catalog and the table files of one data directory.
 #[derive(Clone)]
@@ -72,6 +77,8 @@ struct Inner {
     handed_out: Mutex<Vec<Weak<Catalog>>>,
     next_id: AtomicU64,
     next_xid: AtomicU64,
+    /// The next user or group id.
+    next_role: AtomicI32,
     /// The next IDENTITY value of each (table, column), shared by all
     /// transactions so that concurrent inserts never hand out one value twice.
     identity: Mutex<std::collections::HashMap<(ObjectId, String), i64>>,
@@ -96,6 +103,7 @@ impl Storage {
         let loaded = meta::load(&conn)?;
         remove_orphans(dir, &conn)?;
         let store: Arc<dyn ObjectStore> = Arc::new(LocalFileSystem::new_with_prefix(dir)?);
+        let next_role = loaded.catalog.max_role_id() + 1;
         Ok(Storage {
             inner: Arc::new(Inner {
                 root: dir.to_path_buf(),
@@ -105,6 +113,7 @@ impl Storage {
                 handed_out: Mutex::new(Vec::new()),
                 next_id: AtomicU64::new(loaded.next_id),
                 next_xid: AtomicU64::new(loaded.next_xid),
+                next_role: AtomicI32::new(next_role),
                 identity: Mutex::new(std::collections::HashMap::new()),
             }),
         })
@@ -113,7 +122,17 @@ impl Storage {
     async fn bootstrap(&self) -> Result<()> {
         let mut tx = self.begin();
         if !tx.catalog().has_database(DEFAULT_DATABASE) {
-            tx.create_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA, BOOTSTRAP_OWNER)?;
+            let public = tx.create_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA, BOOTSTRAP_OWNER)?;
+            // As on a new cluster: everyone may use and create in `public`
+            // and make temporary tables.
+            tx.grant(
+                AclTarget::Object(AclObject::Schema(public)),
+                AclItem::public(Privileges::ALL_SCHEMA),
+            )?;
+            tx.grant(
+                AclTarget::Object(AclObject::Database(DEFAULT_DATABASE.to_string())),
+                AclItem::public(Privileges::TEMP),
+            )?;
         }
         let temporary: Vec<ObjectId> = tx
             .catalog()
@@ -175,6 +194,11 @@ impl Storage {
     /// A fresh object id.
     pub fn new_id(&self) -> ObjectId {
         self.inner.new_id()
+    }
+
+    /// A fresh user or group id.
+    pub fn new_role_id(&self) -> RoleId {
+        self.inner.next_role.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Reserves `count` values of an IDENTITY column and returns the first;
@@ -442,6 +466,76 @@ impl Transaction {
     /// Drops an empty schema.
     pub fn drop_schema(&mut self, id: ObjectId) -> Result<()> {
         self.push(Op::DropSchema(id))
+    }
+
+    /// Renames a schema or gives it a new owner.
+    pub fn alter_schema(&mut self, schema: ObjectId, name: &str, owner: &str) -> Result<()> {
+        self.push(Op::AlterSchema {
+            schema,
+            name: name.to_string(),
+            owner: owner.to_string(),
+        })
+    }
+
+    /// Creates a user; fails with [`StorageError::DuplicateUser`].
+    pub fn create_user(&mut self, user: UserEntry) -> Result<()> {
+        self.push(Op::CreateUser(Arc::new(user)))
+    }
+
+    /// Replaces a user's entry.
+    pub fn alter_user(&mut self, user: UserEntry) -> Result<()> {
+        self.push(Op::AlterUser(Arc::new(user)))
+    }
+
+    pub fn drop_user(&mut self, id: RoleId) -> Result<()> {
+        self.push(Op::DropUser(id))
+    }
+
+    /// Creates a group; fails with [`StorageError::DuplicateGroup`].
+    pub fn create_group(&mut self, group: GroupEntry) -> Result<()> {
+        self.push(Op::CreateGroup(Arc::new(group)))
+    }
+
+    pub fn rename_group(&mut self, group: RoleId, name: &str) -> Result<()> {
+        self.push(Op::RenameGroup {
+            group,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn drop_group(&mut self, id: RoleId) -> Result<()> {
+        self.push(Op::DropGroup(id))
+    }
+
+    /// Adds a user to a group (`member`) or removes it.
+    pub fn set_membership(&mut self, group: RoleId, user: RoleId, member: bool) -> Result<()> {
+        self.push(Op::Membership {
+            group,
+            user,
+            member,
+        })
+    }
+
+    /// Adds privileges to an object's list (or to a default list).
+    pub fn grant(&mut self, target: AclTarget, item: AclItem) -> Result<()> {
+        self.push(Op::Grant { target, item })
+    }
+
+    /// Takes privileges away; with `grant_option_only`, only the right to
+    /// grant them.
+    pub fn revoke(
+        &mut self,
+        target: AclTarget,
+        grantee: Grantee,
+        privileges: Privileges,
+        grant_option_only: bool,
+    ) -> Result<()> {
+        self.push(Op::Revoke {
+            target,
+            grantee,
+            privileges,
+            grant_option_only,
+        })
     }
 
     /// Creates a table or view; fails with [`StorageError::DuplicateTable`].

@@ -12,6 +12,9 @@
 //! | `tables`     | table or view: id, schema, name, definition (JSON), versions, identity counters (JSON) |
 //! | `data_files` | Parquet file: id, table, path, rows, bytes, statistics (Arrow IPC), deletion vector (roaring) |
 //! | `garbage`    | file no longer referenced, to delete once no reader can see it |
+//! | `users`      | user: id, entry (JSON, password hashes only)             |
+//! | `groups`     | group: id, entry (JSON, member ids)                      |
+//! | `acls`       | privilege list: target (JSON), items (JSON)              |
 //!
 //! One Shale commit is one SQLite transaction ([`persist`]).
 
@@ -25,6 +28,7 @@ use arrow::ipc::writer::StreamWriter;
 use roaring::RoaringBitmap;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::access::{AclItem, AclTarget, GroupEntry, UserEntry};
 use crate::catalog::{Catalog, DataFile, FileStats, ObjectId, Op, SchemaEntry, TableEntry};
 use crate::error::{Result, StorageError};
 use crate::types::TableDef;
@@ -48,6 +52,9 @@ CREATE TABLE IF NOT EXISTS data_files (
     row_count INTEGER NOT NULL, byte_size INTEGER NOT NULL, stats BLOB, deleted BLOB);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files (table_id);
 CREATE TABLE IF NOT EXISTS garbage (path TEXT PRIMARY KEY, snapshot INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acls (target TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// Opens (creating if needed) the catalog database.
@@ -189,11 +196,94 @@ pub(crate) fn load(conn: &Connection) -> Result<Loaded> {
             },
         );
     }
+    load_access(conn, &mut catalog)?;
     Ok(Loaded {
         catalog,
         next_id: max_id + 1,
         next_xid: max_xid + 1,
     })
+}
+
+/// Users, groups and privilege lists.
+fn load_access(conn: &Connection, catalog: &mut Catalog) -> Result<()> {
+    let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("{what}: {e}"));
+    let mut stmt = conn.prepare("SELECT body FROM users")?;
+    for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let user: UserEntry = serde_json::from_str(&body?).map_err(|e| corrupt("user", e))?;
+        catalog.load_user(user);
+    }
+    let mut stmt = conn.prepare("SELECT body FROM groups")?;
+    for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let group: GroupEntry = serde_json::from_str(&body?).map_err(|e| corrupt("group", e))?;
+        catalog.load_group(group);
+    }
+    let mut stmt = conn.prepare("SELECT target, body FROM acls")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (target, body) = row?;
+        let target: AclTarget =
+            serde_json::from_str(&target).map_err(|e| corrupt("privilege target", e))?;
+        let items: Vec<AclItem> =
+            serde_json::from_str(&body).map_err(|e| corrupt("privileges", e))?;
+        catalog.load_acl(target, items);
+    }
+    Ok(())
+}
+
+/// Rewrites the users, groups or privilege lists a commit changed. They are
+/// small, so a changed kind is written whole.
+fn persist_access(tx: &rusqlite::Transaction<'_>, ops: &[Op], after: &Catalog) -> Result<()> {
+    let users = ops
+        .iter()
+        .any(|op| matches!(op, Op::CreateUser(_) | Op::AlterUser(_) | Op::DropUser(_)));
+    let groups = ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::CreateGroup(_)
+                | Op::RenameGroup { .. }
+                | Op::DropGroup(_)
+                | Op::Membership { .. }
+                | Op::DropUser(_)
+        )
+    });
+    let acls = ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::Grant { .. } | Op::Revoke { .. } | Op::DropTable(_) | Op::DropSchema(_)
+        )
+    });
+    if users {
+        tx.execute("DELETE FROM users", [])?;
+        for u in after.users() {
+            tx.execute(
+                "INSERT INTO users (id, body) VALUES (?1, ?2)",
+                params![u.id, to_json(u.as_ref())?],
+            )?;
+        }
+    }
+    if groups {
+        tx.execute("DELETE FROM groups", [])?;
+        for g in after.groups() {
+            tx.execute(
+                "INSERT INTO groups (id, body) VALUES (?1, ?2)",
+                params![g.id, to_json(g.as_ref())?],
+            )?;
+        }
+    }
+    if acls {
+        tx.execute("DELETE FROM acls", [])?;
+        for (target, items) in after.acls() {
+            tx.execute(
+                "INSERT INTO acls (target, body) VALUES (?1, ?2)",
+                params![target.key(), to_json(items.as_ref())?],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 /// Writes one commit: the ops of a transaction, read against `after` (the
@@ -291,8 +381,28 @@ pub(crate) fn persist(
             Op::SetIdentity { table, .. } => {
                 touched.insert(*table);
             }
+            Op::AlterSchema {
+                schema,
+                name,
+                owner,
+            } => {
+                tx.execute(
+                    "UPDATE schemas SET name = ?2, owner = ?3 WHERE id = ?1",
+                    params![schema, name, owner],
+                )?;
+            }
+            Op::CreateUser(_)
+            | Op::AlterUser(_)
+            | Op::DropUser(_)
+            | Op::CreateGroup(_)
+            | Op::RenameGroup { .. }
+            | Op::DropGroup(_)
+            | Op::Membership { .. }
+            | Op::Grant { .. }
+            | Op::Revoke { .. } => {}
         }
     }
+    persist_access(&tx, ops, after)?;
     for id in touched {
         if let Some(t) = after.table_by_id(id) {
             let identity = serde_json::to_string(&t.identity_next)
@@ -336,7 +446,7 @@ pub(crate) fn referenced_paths(conn: &Connection) -> Result<HashSet<String>> {
 }
 
 fn def_json(def: &TableDef) -> Result<String> {
-    serde_json::to_string(def).map_err(|e| StorageError::Corrupt(e.to_string()))
+    to_json(def)
 }
 
 /// Statistics as bytes: the null counts (count, then each as u64 LE), then

@@ -258,3 +258,126 @@ async fn an_unfinished_writer_removes_its_files() {
         "a finished writer's files stay"
     );
 }
+
+fn user(storage: &Storage, name: &str) -> UserEntry {
+    UserEntry {
+        id: storage.new_role_id(),
+        name: name.into(),
+        superuser: false,
+        createdb: false,
+        password: Some(PasswordHash {
+            md5: "md5153c434b4b77c89e6b94f12c5393af5b".into(),
+            scram: None,
+        }),
+        valid_until: None,
+        connection_limit: Some(3),
+        syslog_unrestricted: false,
+        session_timeout: None,
+        config: vec![("search_path".into(), "public".into())],
+    }
+}
+
+#[tokio::test]
+async fn users_groups_and_grants_commit_and_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (fred, table, schema) = {
+        let storage = Storage::open(dir.path()).await.expect("open");
+        let table = make_table(&storage, "t", 0..1).await;
+        let mut tx = storage.begin();
+        let fred = user(&storage, "fred");
+        assert!(fred.id >= access::FIRST_ROLE_ID);
+        tx.create_user(fred.clone()).expect("user");
+        let readers = GroupEntry {
+            id: storage.new_role_id(),
+            name: "readers".into(),
+            members: Default::default(),
+        };
+        tx.create_group(readers.clone()).expect("group");
+        tx.set_membership(readers.id, fred.id, true)
+            .expect("member");
+        let schema = public(tx.catalog());
+        let item = |grantee, p| AclItem {
+            grantee,
+            privileges: p,
+            grantable: Privileges::NONE,
+            grantor: 100,
+        };
+        tx.grant(
+            AclTarget::Object(AclObject::Table(table)),
+            item(Grantee::Group(readers.id), Privileges::SELECT),
+        )
+        .expect("grant");
+        tx.grant(
+            AclTarget::Default(DefaultAclKey {
+                owner: fred.id,
+                schema: Some(schema),
+                kind: DefaultKind::Tables,
+            }),
+            item(Grantee::Public, Privileges::INSERT),
+        )
+        .expect("default");
+        tx.commit().await.expect("commit");
+
+        // A rolled-back transaction's users and grants are gone.
+        let mut tx = storage.begin();
+        tx.create_user(user(&storage, "ghost")).expect("user");
+        tx.revoke(
+            AclTarget::Object(AclObject::Table(table)),
+            Grantee::Group(readers.id),
+            Privileges::SELECT,
+            false,
+        )
+        .expect("revoke");
+        tx.rollback();
+        (fred, table, schema)
+    };
+
+    let storage = Storage::open(dir.path()).await.expect("reopen");
+    let c = storage.snapshot();
+    assert_eq!(c.user("fred").map(|u| u.as_ref()), Some(&fred));
+    assert!(c.user("ghost").is_none());
+    let group = c.group("readers").expect("group");
+    assert!(group.members.contains(&fred.id));
+    assert_eq!(c.groups_of(fred.id).count(), 1);
+    let acl = c.acl(&AclTarget::Object(AclObject::Table(table)));
+    assert_eq!(acl.len(), 1);
+    assert_eq!(acl[0].grantee, Grantee::Group(group.id));
+    // Two of bootstrap (public schema, dev database), two of this test.
+    assert_eq!(c.acls().count(), 4);
+    // New ids continue after the stored ones.
+    assert!(storage.new_role_id() > group.id);
+
+    // Dropping the table drops its privileges; dropping the user its
+    // memberships; renaming a user keeps its id.
+    let mut tx = storage.begin();
+    tx.drop_table(table).expect("drop");
+    let mut renamed = fred.clone();
+    renamed.name = "frederick".into();
+    tx.alter_user(renamed).expect("rename");
+    assert!(matches!(
+        tx.create_user(user(&storage, "frederick")),
+        Err(StorageError::DuplicateUser(_))
+    ));
+    tx.commit().await.expect("commit");
+    let mut tx = storage.begin();
+    tx.drop_user(fred.id).expect("drop user");
+    tx.commit().await.expect("commit");
+    drop(storage);
+    let storage = Storage::open(dir.path()).await.expect("reopen");
+    let c = storage.snapshot();
+    assert!(c.user("frederick").is_none() && c.user("fred").is_none());
+    assert!(c.group("readers").expect("group").members.is_empty());
+    assert!(
+        c.acl(&AclTarget::Object(AclObject::Table(table)))
+            .is_empty()
+    );
+    assert_eq!(
+        c.acl(&AclTarget::Default(DefaultAclKey {
+            owner: fred.id,
+            schema: Some(schema),
+            kind: DefaultKind::Tables,
+        }))
+        .len(),
+        1
+    );
+}

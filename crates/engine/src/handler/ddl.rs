@@ -172,9 +172,13 @@ pub(crate) async fn create_table(session: &mut Session, ct: &CreateTable) -> Res
     }
     check_definition(&def)?;
 
-    let id = lock(&session.shared)
-        .tx()
-        .create_table(schema_id, &name, def)?;
+    let owner = def.owner.clone();
+    let id = {
+        let mut state = lock(&session.shared);
+        let id = state.tx().create_table(schema_id, &name, def)?;
+        crate::handler::access::apply_defaults(state.tx(), id, schema_id, &owner)?;
+        id
+    };
     let Some(plan) = query_plan else {
         return Ok(Output::Command("CREATE TABLE".into()));
     };
@@ -588,7 +592,9 @@ pub(crate) async fn create_view(session: &mut Session, cv: &ast::CreateView) -> 
     match existing {
         Some(e) => state.tx().alter_table(e.id, schema_id, &name, def)?,
         None => {
-            state.tx().create_table(schema_id, &name, def)?;
+            let owner = def.owner.clone();
+            let id = state.tx().create_table(schema_id, &name, def)?;
+            crate::handler::access::apply_defaults(state.tx(), id, schema_id, &owner)?;
         }
     }
     Ok(Output::Command("CREATE VIEW".into()))

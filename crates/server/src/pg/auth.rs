@@ -29,12 +29,14 @@ use shale_engine::SessionInfo;
 
 use super::errors::fatal;
 use super::handler::Connection;
-use crate::users::{ScramVerifier, UserStore, md5_challenge_response, md5_hash};
+use shale_common::password::{ScramVerifier, check_md5, md5_challenge_response, md5_hash};
+
+use crate::users::Users;
 
 /// Password checks against the user store.
 #[derive(Debug)]
 pub struct UserAuthSource {
-    users: Arc<UserStore>,
+    users: Users,
     /// Keys the made-up SCRAM salt of unknown users, so that an unknown user
     /// is offered the same salt every time, as a real one is.
     mock_key: [u8; 32],
@@ -52,8 +54,12 @@ impl AuthSource for UserAuthSource {
     async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
         let user = login.user().unwrap_or_default();
         let salt = random_bytes::<4>();
-        let stored = match self.users.get(user) {
-            Some(u) => u.md5,
+        let stored = match self
+            .users
+            .with_password(user)
+            .and_then(|u| u.password.clone())
+        {
+            Some(p) => p.md5,
             // Unknown users get a hash nobody can match.
             None => md5_hash(user, &format!("{:x?}", random_bytes::<16>())),
         };
@@ -70,8 +76,20 @@ impl AuthSource for UserAuthSource {
         presented: &[u8],
     ) -> PgWireResult<Option<()>> {
         let user = login.user().unwrap_or_default();
-        let ok = match (self.users.get(user), std::str::from_utf8(presented)) {
-            (Some(u), Ok(p)) => u.check_password(p.trim_end_matches('\0')),
+        let ok = match (
+            self.users
+                .with_password(user)
+                .and_then(|u| u.password.clone()),
+            std::str::from_utf8(presented),
+        ) {
+            (Some(stored), Ok(p)) => {
+                let p = p.trim_end_matches('\0');
+                match stored.scram.as_deref().and_then(ScramVerifier::parse) {
+                    // The MD5 form is cleared when a user is renamed.
+                    Some(v) if stored.md5.is_empty() => v.check(p),
+                    _ => check_md5(user, p, &stored.md5),
+                }
+            }
             _ => false,
         };
         if ok {
@@ -86,8 +104,14 @@ impl AuthSource for UserAuthSource {
         let user = login.user().unwrap_or_default();
         let v = self
             .users
-            .get(user)
-            .and_then(|u| u.scram_verifier())
+            .with_password(user)
+            .and_then(|u| {
+                u.password
+                    .as_ref()?
+                    .scram
+                    .as_deref()
+                    .and_then(ScramVerifier::parse)
+            })
             .unwrap_or_else(|| {
                 let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.mock_key);
                 let tag = ring::hmac::sign(&key, user.as_bytes());
@@ -109,7 +133,7 @@ impl AuthSource for UserAuthSource {
 /// The ParameterStatus messages sent after a successful login.
 #[derive(Debug)]
 pub struct RedshiftParameters {
-    users: Arc<UserStore>,
+    users: Users,
 }
 
 impl ServerParameterProvider for RedshiftParameters {
@@ -167,11 +191,11 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(
         method: AuthMethod,
-        users: Arc<UserStore>,
+        users: Users,
         connections: Arc<pgwire::api::ConnectionManager>,
     ) -> Self {
         let source = Arc::new(UserAuthSource {
-            users: Arc::clone(&users),
+            users: users.clone(),
             mock_key: random_bytes::<32>(),
         });
         Authenticator {
@@ -257,12 +281,13 @@ impl StartupHandler for Connection {
                             .complete_authentication(client, final_message)
                             .await?;
                         let (pid, _) = client.pid_and_secret_key();
+                        let Some(entry) = self.shared.users.get(&user) else {
+                            return Err(login_failed(&user));
+                        };
                         let info = SessionInfo {
-                            is_superuser: self.shared.users.get(&user).is_some_and(|u| u.superuser),
+                            is_superuser: entry.superuser,
                             application_name: client.metadata().get("application_name").cloned(),
-                            // The superuser is user 100, as on a new cluster;
-                            // other users get ids with CREATE USER (issue 6).
-                            user_id: 100,
+                            user_id: entry.id,
                             user,
                             database,
                             backend_pid: pid,

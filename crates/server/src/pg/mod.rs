@@ -28,14 +28,14 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::users::UserStore;
+use crate::users::Users;
 use auth::Authenticator;
 use handler::Connection;
 
 /// What every connection shares.
 pub struct Shared {
     pub engine: Arc<Engine>,
-    pub users: Arc<UserStore>,
+    pub users: Users,
     pub auth: Authenticator,
     pub connections: Arc<ConnectionManager>,
 }
@@ -151,14 +151,11 @@ async fn refuse(mut socket: TcpStream) {
 }
 
 impl Shared {
-    pub fn new(
-        engine: Arc<Engine>,
-        users: Arc<UserStore>,
-        method: shale_common::AuthMethod,
-    ) -> Self {
+    pub fn new(engine: Arc<Engine>, method: shale_common::AuthMethod) -> Self {
         let connections = Arc::new(ConnectionManager::new());
+        let users = Users::new(Arc::clone(&engine));
         Shared {
-            auth: Authenticator::new(method, Arc::clone(&users), Arc::clone(&connections)),
+            auth: Authenticator::new(method, users.clone(), Arc::clone(&connections)),
             engine,
             users,
             connections,

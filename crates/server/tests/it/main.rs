@@ -6,7 +6,7 @@
 //! with tokio-postgres, `robustness` feeds the server bad input and load, and
 //! `storage` restarts and kills servers to check that commits are durable and
 //! concurrent transactions serializable, and `s3` drives the S3 endpoint with
-//! object_store's S3 client and raw HTTP, and SIGKILLs it mid-PUT.
+//! object_store's S3 client and raw HTTP, and SIGKILLs it mid-PUT, and `users` logs in as users made with CREATE USER.
 
 mod harness;
 mod robustness;
@@ -14,4 +14,5 @@ mod s3;
 mod slt;
 mod storage;
 mod tidy;
+mod users;
 mod wire;

@@ -1,0 +1,164 @@
+//! Users made with CREATE USER log in over the wire, under every password
+//! method, with their own rights; disabled and expired passwords are
+//! refused with the same message as a wrong one, and users survive a
+//! restart.
+
+use shale_common::AuthMethod;
+
+use crate::harness::{TestServer, connect, db_error};
+
+fn as_user(server: &TestServer, user: &str, password: &str) -> String {
+    server
+        .config()
+        .replace("user=awsuser", &format!("user={user}"))
+        .replace(crate::harness::PASSWORD, password)
+}
+
+fn login_failed(user: &str) -> (String, String) {
+    (
+        "28P01".into(),
+        format!("password authentication failed for user \"{user}\""),
+    )
+}
+
+#[tokio::test]
+async fn created_users_log_in_with_their_own_rights() {
+    for method in [
+        AuthMethod::Md5,
+        AuthMethod::ScramSha256,
+        AuthMethod::Password,
+    ] {
+        let server = TestServer::start_with(method).await;
+        let admin = server.connect().await;
+        admin
+            .batch_execute(
+                "create user fred password 'abcD1234';
+                 create user nologin password disable;
+                 create user expired password 'abcD1234' valid until '2001-01-01';
+                 create user user1 password 'md5153c434b4b77c89e6b94f12c5393af5b';
+                 create table secret (x int);",
+            )
+            .await
+            .expect("setup");
+
+        let fred = connect(&as_user(&server, "fred", "abcD1234"))
+            .await
+            .unwrap_or_else(|e| panic!("{method:?}: fred logs in: {e}"));
+        let rows = fred
+            .simple_query("select current_user")
+            .await
+            .expect("query");
+        let who = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        assert_eq!(who.as_deref(), Some("fred"));
+        let err = fred
+            .simple_query("select * from secret")
+            .await
+            .expect_err("no privilege");
+        assert_eq!(
+            db_error(&err),
+            (
+                "42501".into(),
+                "permission denied for relation secret".into()
+            )
+        );
+        let err = fred
+            .simple_query("set session authorization awsuser")
+            .await
+            .expect_err("not a superuser");
+        assert_eq!(
+            db_error(&err),
+            (
+                "42501".into(),
+                "permission denied to set session authorization".into()
+            )
+        );
+
+        for (user, password) in [
+            ("fred", "abcD12345"),
+            ("nologin", ""),
+            ("expired", "abcD1234"),
+        ] {
+            let err = connect(&as_user(&server, user, password))
+                .await
+                .expect_err("refused");
+            assert_eq!(db_error(&err), login_failed(user), "{method:?} {user}");
+        }
+        // A password given in MD5 form has no SCRAM verifier.
+        let hashed = connect(&as_user(&server, "user1", "ez")).await;
+        match method {
+            AuthMethod::ScramSha256 => assert_eq!(
+                db_error(&hashed.expect_err("no verifier")),
+                login_failed("user1")
+            ),
+            _ => {
+                hashed.unwrap_or_else(|e| panic!("{method:?}: md5 user logs in: {e}"));
+            }
+        }
+
+        // Changing one's own password works; the old one stops working.
+        fred.simple_query("alter user fred password 'newPass99'")
+            .await
+            .expect("own password");
+        let err = fred
+            .simple_query("alter user fred createuser")
+            .await
+            .expect_err("only superusers");
+        assert_eq!(db_error(&err).0, "42501");
+        assert!(
+            connect(&as_user(&server, "fred", "abcD1234"))
+                .await
+                .is_err()
+        );
+        connect(&as_user(&server, "fred", "newPass99"))
+            .await
+            .expect("new password");
+    }
+}
+
+#[tokio::test]
+async fn users_and_grants_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = || {
+        let mut s = shale_common::Settings::for_data_dir(dir.path().join("data"));
+        s.admin_password = Some(crate::harness::PASSWORD.into());
+        s
+    };
+    let config = |server: &shale::Server, user: &str, password: &str| {
+        format!(
+            "host={} port={} user={user} password={password} dbname=dev",
+            server.pg_addr().ip(),
+            server.pg_addr().port()
+        )
+    };
+    let server = shale::Server::start(settings()).await.expect("starts");
+    let admin = connect(&config(&server, "awsuser", crate::harness::PASSWORD))
+        .await
+        .expect("admin");
+    admin
+        .batch_execute(
+            "create user fred password 'abcD1234';
+             create group readers with user fred;
+             create table t (x int);
+             insert into t values (1);
+             grant select on t to group readers;",
+        )
+        .await
+        .expect("setup");
+    drop(admin);
+    server.shutdown().await;
+
+    let server = shale::Server::start(settings()).await.expect("restarts");
+    let fred = connect(&config(&server, "fred", "abcD1234"))
+        .await
+        .expect("fred logs in after the restart");
+    fred.simple_query("select * from t")
+        .await
+        .expect("the grant survived");
+    fred.simple_query("insert into t values (2)")
+        .await
+        .expect_err("and only the grant");
+    server.shutdown().await;
+}
