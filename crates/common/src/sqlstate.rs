@@ -75,6 +75,8 @@ pub enum SqlState {
     UndefinedFunction,
     /// 42P01: the table does not exist.
     UndefinedTable,
+    /// 42P04: the database already exists.
+    DuplicateDatabase,
     /// 42P06: the schema already exists.
     DuplicateSchema,
     /// 42P07: the table already exists.
@@ -136,6 +138,7 @@ impl SqlState {
             DatatypeMismatch => "42804",
             UndefinedFunction => "42883",
             UndefinedTable => "42P01",
+            DuplicateDatabase => "42P04",
             DuplicateSchema => "42P06",
             DuplicateTable => "42P07",
             InvalidTableDefinition => "42P16",

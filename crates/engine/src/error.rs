@@ -65,6 +65,10 @@ impl From<shale_storage::StorageError> for EngineError {
                 SqlState::DuplicateSchema,
                 format!("schema \"{name}\" already exists"),
             ),
+            S::DuplicateDatabase(name) => EngineError::sql(
+                SqlState::DuplicateDatabase,
+                format!("database \"{name}\" already exists"),
+            ),
             S::DuplicateUser(name) => EngineError::sql(
                 SqlState::DuplicateObject,
                 format!("user \"{name}\" already exists"),

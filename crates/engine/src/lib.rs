@@ -138,6 +138,8 @@ pub struct Engine {
     defaults: table::DefaultParser,
     /// Buckets, keys and the load logs COPY writes.
     loads: Arc<loads::Loads>,
+    /// Open sessions by login user, for CONNECTION LIMIT.
+    logins: session::Logins,
 }
 
 impl std::fmt::Debug for Engine {
@@ -183,6 +185,7 @@ impl Engine {
             storage,
             defaults,
             loads: Arc::new(loads::Loads::new(config.objects)),
+            logins: session::Logins::default(),
         }))
     }
 
@@ -225,14 +228,38 @@ impl Engine {
         Ok(())
     }
 
-    /// Opens a session for a logged-in user.
+    /// Whether one more session may open in `database` (its CONNECTION
+    /// LIMIT).
+    pub fn database_has_room(&self, database: &str) -> bool {
+        let limit = self
+            .storage
+            .snapshot()
+            .database(database)
+            .and_then(|d| d.connection_limit);
+        limit.is_none_or(|n| self.logins.count_database(database) < n as usize)
+    }
+
+    /// How many sessions `user` has open.
+    pub fn sessions_of(&self, user: &str) -> usize {
+        self.logins.count(user)
+    }
+
+    /// Opens a session for a logged-in user, with the session defaults the
+    /// user was given (`ALTER USER ... SET`).
     pub fn session(self: &Arc<Self>, info: SessionInfo) -> Session {
-        Session::new(
+        let config = self
+            .user(&info.user)
+            .map(|u| u.config.clone())
+            .unwrap_or_default();
+        let mut session = Session::new(
             &self.template,
             self.storage.clone(),
             Arc::clone(&self.defaults),
             Arc::clone(&self.loads),
+            self.logins.enter(&info.user, &info.database),
             info,
-        )
+        );
+        session.apply_user_defaults(&config);
+        session
     }
 }

@@ -229,7 +229,7 @@ impl Checker<'_> {
                 let (held, _) = self.me.privileges(
                     &self.catalog,
                     &AclObject::Database(database.clone()),
-                    "",
+                    &database_owner(&self.catalog, &database),
                     Privileges::ALL_DATABASE,
                 );
                 if held.contains(Privileges::CREATE) {
@@ -276,7 +276,7 @@ impl Checker<'_> {
             let (held, _) = self.me.privileges(
                 &self.catalog,
                 &AclObject::Database(database.clone()),
-                "",
+                &database_owner(&self.catalog, &database),
                 Privileges::ALL_DATABASE,
             );
             return if held.contains(Privileges::TEMP) {
@@ -422,6 +422,14 @@ impl Checker<'_> {
         }
         Ok(())
     }
+}
+
+/// A database's owner (the system for one made before owners were kept).
+pub(crate) fn database_owner(catalog: &Catalog, database: &str) -> String {
+    catalog
+        .database(database)
+        .map(|d| d.owner.clone())
+        .unwrap_or_else(|| BOOTSTRAP_OWNER.to_string())
 }
 
 fn factor_name(factor: &TableFactor) -> Option<ObjectName> {

@@ -52,6 +52,74 @@ pub struct SessionInfo {
     pub is_superuser: bool,
 }
 
+/// Open sessions by login user and by database.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Logins(Arc<std::sync::Mutex<LoginCounts>>);
+
+#[derive(Debug, Default)]
+pub(crate) struct LoginCounts {
+    users: HashMap<String, usize>,
+    databases: HashMap<String, usize>,
+}
+
+fn decrement(map: &mut HashMap<String, usize>, key: &str) {
+    if let Some(n) = map.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(key);
+        }
+    }
+}
+
+impl Logins {
+    fn counts(&self) -> std::sync::MutexGuard<'_, LoginCounts> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn count(&self, user: &str) -> usize {
+        self.counts().users.get(user).copied().unwrap_or(0)
+    }
+
+    pub fn count_database(&self, database: &str) -> usize {
+        self.counts().databases.get(database).copied().unwrap_or(0)
+    }
+
+    /// Counts a session of `user` in `database` until the guard drops.
+    pub fn enter(&self, user: &str, database: &str) -> LoginGuard {
+        let mut counts = self.counts();
+        *counts.users.entry(user.to_string()).or_insert(0) += 1;
+        *counts.databases.entry(database.to_string()).or_insert(0) += 1;
+        LoginGuard {
+            logins: self.clone(),
+            user: user.to_string(),
+            database: database.to_string(),
+        }
+    }
+}
+
+/// One counted session.
+#[derive(Debug)]
+pub(crate) struct LoginGuard {
+    logins: Logins,
+    user: String,
+    database: String,
+}
+
+impl LoginGuard {
+    /// Sessions open in a database, this one included.
+    pub fn sessions_in(&self, database: &str) -> usize {
+        self.logins.count_database(database)
+    }
+}
+
+impl Drop for LoginGuard {
+    fn drop(&mut self) {
+        let mut counts = self.logins.counts();
+        decrement(&mut counts.users, &self.user);
+        decrement(&mut counts.databases, &self.database);
+    }
+}
+
 /// The transaction state reported to the client after every statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxStatus {
@@ -123,6 +191,8 @@ pub struct Session {
     pub(crate) info: SessionInfo,
     /// Who logged in (`info` changes with SET SESSION AUTHORIZATION).
     login: SessionInfo,
+    /// Counts this session against its user's CONNECTION LIMIT.
+    pub(crate) counted: LoginGuard,
     /// The session's transaction, shared with its catalog providers.
     pub(crate) shared: SharedTx,
     pub(crate) storage: Storage,
@@ -145,6 +215,7 @@ impl Session {
         storage: Storage,
         defaults: DefaultParser,
         loads: Arc<crate::loads::Loads>,
+        counted: LoginGuard,
         info: SessionInfo,
     ) -> Self {
         let shared: SharedTx = Arc::new(std::sync::Mutex::new(TxState {
@@ -187,6 +258,7 @@ impl Session {
             tx: TxStatus::Idle,
             notices: Vec::new(),
             login: info.clone(),
+            counted,
             info,
             shared,
             storage,
@@ -585,6 +657,20 @@ impl Session {
             p.superuser |= self.info.is_superuser;
         }
         p
+    }
+
+    /// Applies `ALTER USER ... SET` defaults; a value that no longer
+    /// validates is skipped with a warning in the log.
+    pub(crate) fn apply_user_defaults(&mut self, config: &[(String, String)]) {
+        for (name, value) in config {
+            match self.vars.set(name, value) {
+                Ok("search_path") => self.search_path_changed(),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(parameter = %name, error = %e, "A user's session default was not applied.")
+                }
+            }
+        }
     }
 
     /// The user who logged in.

@@ -27,7 +27,8 @@ use crate::catalog::{SharedTx, TxState, lock};
 use crate::privilege::Principal;
 
 /// The names of the tables this module serves.
-pub(crate) const TABLES: [&str; 5] = [
+pub(crate) const TABLES: [&str; 6] = [
+    "pg_database",
     "pg_user",
     "pg_user_info",
     "pg_group",
@@ -52,6 +53,7 @@ pub(crate) fn table(name: &str, state: &mut TxState) -> Option<Result<Arc<dyn Ta
             ))));
         }
         "pg_group" => groups(&catalog),
+        "pg_database" => databases(&catalog),
         _ => default_acls(&catalog),
     };
     Some(batch.and_then(|b| {
@@ -131,6 +133,43 @@ fn users(catalog: &Catalog, shadow: bool, info: bool) -> Result<RecordBatch> {
         Arc::new(Schema::new(fields)),
         columns,
     )?)
+}
+
+fn databases(catalog: &Catalog) -> Result<RecordBatch> {
+    let names = catalog.databases();
+    let owner_id = |d: &str| {
+        let owner = crate::privilege::database_owner(catalog, d);
+        catalog.user(&owner).map(|u| u.id).unwrap_or(1)
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(names.iter())),
+        Arc::new(Int32Array::from_iter_values(
+            names.iter().map(|d| owner_id(d)),
+        )),
+        // 6 is UTF8.
+        Arc::new(Int32Array::from_iter_values(names.iter().map(|_| 6))),
+        Arc::new(BooleanArray::from_iter(names.iter().map(|_| Some(true)))),
+        Arc::new(Int32Array::from_iter_values(names.iter().map(|d| {
+            catalog
+                .database(d)
+                .and_then(|e| e.connection_limit)
+                .and_then(|n| i32::try_from(n).ok())
+                .unwrap_or(-1)
+        }))),
+        Arc::new(StringArray::from_iter(names.iter().map(|d| {
+            let acl = catalog.acl(&AclTarget::Object(AclObject::Database(d.clone())));
+            (!acl.is_empty()).then(|| acl_text(catalog, acl))
+        }))),
+    ];
+    let schema = Schema::new(vec![
+        Field::new("datname", DataType::Utf8, false),
+        Field::new("datdba", DataType::Int32, false),
+        Field::new("encoding", DataType::Int32, false),
+        Field::new("datallowconn", DataType::Boolean, false),
+        Field::new("datconnlimit", DataType::Int32, false),
+        Field::new("datacl", DataType::Utf8, true),
+    ]);
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
 }
 
 fn groups(catalog: &Catalog) -> Result<RecordBatch> {
@@ -373,7 +412,7 @@ impl HasPrivilege {
                 }
                 (
                     AclObject::Database(object.to_string()),
-                    String::new(),
+                    crate::privilege::database_owner(catalog, object),
                     Privileges::ALL_DATABASE,
                 )
             }

@@ -63,6 +63,17 @@ pub struct PasswordHash {
     pub scram: Option<String>,
 }
 
+/// A database, beyond the schemas in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseEntry {
+    pub name: String,
+    /// The owner's user name.
+    pub owner: String,
+    /// Concurrent sessions allowed; `None` is UNLIMITED.
+    #[serde(default)]
+    pub connection_limit: Option<u32>,
+}
+
 /// A group of users.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupEntry {

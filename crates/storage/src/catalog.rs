@@ -17,7 +17,8 @@ use arrow::array::RecordBatch;
 use roaring::RoaringBitmap;
 
 use crate::access::{
-    self, AclItem, AclObject, AclTarget, Grantee, GroupEntry, Privileges, RoleId, UserEntry,
+    self, AclItem, AclObject, AclTarget, DatabaseEntry, Grantee, GroupEntry, Privileges, RoleId,
+    UserEntry,
 };
 use crate::error::{Result, StorageError};
 use crate::types::TableDef;
@@ -131,6 +132,9 @@ pub enum Op {
         name: String,
         owner: String,
     },
+    CreateDatabase(Arc<DatabaseEntry>),
+    /// Drops a database whose schemas are gone.
+    DropDatabase(String),
     CreateUser(Arc<UserEntry>),
     /// Replaces a user's entry (its id stays).
     AlterUser(Arc<UserEntry>),
@@ -168,6 +172,8 @@ impl Op {
             Op::CreateSchema(_)
             | Op::DropSchema(_)
             | Op::AlterSchema { .. }
+            | Op::CreateDatabase(_)
+            | Op::DropDatabase(_)
             | Op::CreateUser(_)
             | Op::AlterUser(_)
             | Op::DropUser(_)
@@ -202,21 +208,37 @@ pub struct Catalog {
     groups: BTreeMap<RoleId, Arc<GroupEntry>>,
     group_names: BTreeMap<String, RoleId>,
     acls: BTreeMap<AclTarget, Arc<Vec<AclItem>>>,
+    database_entries: BTreeMap<String, Arc<DatabaseEntry>>,
 }
 
 impl Catalog {
-    /// Databases that have at least one schema.
+    /// Every database: those created, and those that have a schema.
     pub fn databases(&self) -> Vec<String> {
         let mut out: Vec<String> = self.schema_names.keys().map(|(d, _)| d.clone()).collect();
+        out.extend(self.database_entries.keys().cloned());
+        out.sort();
         out.dedup();
         out
     }
 
     pub fn has_database(&self, database: &str) -> bool {
-        self.schema_names
-            .range((database.to_string(), String::new())..)
-            .next()
-            .is_some_and(|((d, _), _)| d == database)
+        self.database_entries.contains_key(database)
+            || self
+                .schema_names
+                .range((database.to_string(), String::new())..)
+                .next()
+                .is_some_and(|((d, _), _)| d == database)
+    }
+
+    /// A database's owner and limits, if it was created (the bootstrap
+    /// database has one too).
+    pub fn database(&self, name: &str) -> Option<&Arc<DatabaseEntry>> {
+        self.database_entries.get(name)
+    }
+
+    /// Every database entry.
+    pub fn database_entries(&self) -> impl Iterator<Item = &Arc<DatabaseEntry>> {
+        self.database_entries.values()
     }
 
     /// The schemas of a database, by name.
@@ -470,6 +492,20 @@ impl Catalog {
                 entry.owner = owner.clone();
                 self.schemas.insert(*schema, Arc::new(entry));
             }
+            Op::CreateDatabase(d) => {
+                if self.has_database(&d.name) {
+                    return Err(StorageError::DuplicateDatabase(d.name.clone()));
+                }
+                self.database_entries.insert(d.name.clone(), Arc::clone(d));
+            }
+            Op::DropDatabase(name) => {
+                if !self.schemas(name).is_empty() {
+                    return Err(StorageError::SchemaNotEmpty(name.clone()));
+                }
+                self.database_entries.remove(name);
+                self.acls
+                    .remove(&AclTarget::Object(AclObject::Database(name.clone())));
+            }
             Op::CreateUser(u) => {
                 if self.user_names.contains_key(&u.name) || self.users.contains_key(&u.id) {
                     return Err(StorageError::DuplicateUser(u.name.clone()));
@@ -606,6 +642,10 @@ impl Catalog {
     pub(crate) fn load_user(&mut self, u: UserEntry) {
         self.user_names.insert(u.name.clone(), u.id);
         self.users.insert(u.id, Arc::new(u));
+    }
+
+    pub(crate) fn load_database(&mut self, d: DatabaseEntry) {
+        self.database_entries.insert(d.name.clone(), Arc::new(d));
     }
 
     pub(crate) fn load_group(&mut self, g: GroupEntry) {

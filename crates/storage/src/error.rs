@@ -16,6 +16,8 @@ pub enum StorageError {
     DuplicateTable(String),
     #[error("schema \"{0}\" already exists")]
     DuplicateSchema(String),
+    #[error("database \"{0}\" already exists")]
+    DuplicateDatabase(String),
     #[error("user \"{0}\" already exists")]
     DuplicateUser(String),
     #[error("group \"{0}\" already exists")]

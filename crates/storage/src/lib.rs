@@ -36,8 +36,8 @@ use object_store::local::LocalFileSystem;
 use rusqlite::Connection;
 
 pub use access::{
-    AclItem, AclObject, AclTarget, DefaultAclKey, DefaultKind, Grantee, GroupEntry, PasswordHash,
-    Privileges, RoleId, UserEntry,
+    AclItem, AclObject, AclTarget, DatabaseEntry, DefaultAclKey, DefaultKind, Grantee, GroupEntry,
+    PasswordHash, Privileges, RoleId, UserEntry,
 };
 pub use catalog::{Catalog, DataFile, FileStats, ObjectId, Op, SchemaEntry, TableEntry};
 pub use error::{Result, StorageError};
@@ -122,17 +122,7 @@ impl Storage {
     async fn bootstrap(&self) -> Result<()> {
         let mut tx = self.begin();
         if !tx.catalog().has_database(DEFAULT_DATABASE) {
-            let public = tx.create_schema(DEFAULT_DATABASE, DEFAULT_SCHEMA, BOOTSTRAP_OWNER)?;
-            // As on a new cluster: everyone may use and create in `public`
-            // and make temporary tables.
-            tx.grant(
-                AclTarget::Object(AclObject::Schema(public)),
-                AclItem::public(Privileges::ALL_SCHEMA),
-            )?;
-            tx.grant(
-                AclTarget::Object(AclObject::Database(DEFAULT_DATABASE.to_string())),
-                AclItem::public(Privileges::TEMP),
-            )?;
+            tx.create_database(DEFAULT_DATABASE, BOOTSTRAP_OWNER, None)?;
         }
         let temporary: Vec<ObjectId> = tx
             .catalog()
@@ -475,6 +465,35 @@ impl Transaction {
             name: name.to_string(),
             owner: owner.to_string(),
         })
+    }
+
+    /// Creates a database with its `public` schema, in which (as on a new
+    /// cluster) everyone may create; everyone may make temporary tables.
+    pub fn create_database(
+        &mut self,
+        name: &str,
+        owner: &str,
+        connection_limit: Option<u32>,
+    ) -> Result<()> {
+        self.push(Op::CreateDatabase(Arc::new(DatabaseEntry {
+            name: name.to_string(),
+            owner: owner.to_string(),
+            connection_limit,
+        })))?;
+        let public = self.create_schema(name, DEFAULT_SCHEMA, BOOTSTRAP_OWNER)?;
+        self.grant(
+            AclTarget::Object(AclObject::Schema(public)),
+            AclItem::public(Privileges::ALL_SCHEMA),
+        )?;
+        self.grant(
+            AclTarget::Object(AclObject::Database(name.to_string())),
+            AclItem::public(Privileges::TEMP),
+        )
+    }
+
+    /// Drops a database whose schemas were dropped first.
+    pub fn drop_database(&mut self, name: &str) -> Result<()> {
+        self.push(Op::DropDatabase(name.to_string()))
     }
 
     /// Creates a user; fails with [`StorageError::DuplicateUser`].

@@ -12,6 +12,7 @@
 //! | `tables`     | table or view: id, schema, name, definition (JSON), versions, identity counters (JSON) |
 //! | `data_files` | Parquet file: id, table, path, rows, bytes, statistics (Arrow IPC), deletion vector (roaring) |
 //! | `garbage`    | file no longer referenced, to delete once no reader can see it |
+//! | `databases`  | database: name, entry (JSON: owner, connection limit)    |
 //! | `users`      | user: id, entry (JSON, password hashes only)             |
 //! | `groups`     | group: id, entry (JSON, member ids)                      |
 //! | `acls`       | privilege list: target (JSON), items (JSON)              |
@@ -28,7 +29,7 @@ use arrow::ipc::writer::StreamWriter;
 use roaring::RoaringBitmap;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::access::{AclItem, AclTarget, GroupEntry, UserEntry};
+use crate::access::{AclItem, AclTarget, DatabaseEntry, GroupEntry, UserEntry};
 use crate::catalog::{Catalog, DataFile, FileStats, ObjectId, Op, SchemaEntry, TableEntry};
 use crate::error::{Result, StorageError};
 use crate::types::TableDef;
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS data_files (
     row_count INTEGER NOT NULL, byte_size INTEGER NOT NULL, stats BLOB, deleted BLOB);
 CREATE INDEX IF NOT EXISTS data_files_by_table ON data_files (table_id);
 CREATE TABLE IF NOT EXISTS garbage (path TEXT PRIMARY KEY, snapshot INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS acls (target TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -212,6 +214,11 @@ fn load_access(conn: &Connection, catalog: &mut Catalog) -> Result<()> {
         let user: UserEntry = serde_json::from_str(&body?).map_err(|e| corrupt("user", e))?;
         catalog.load_user(user);
     }
+    let mut stmt = conn.prepare("SELECT body FROM databases")?;
+    for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let d: DatabaseEntry = serde_json::from_str(&body?).map_err(|e| corrupt("database", e))?;
+        catalog.load_database(d);
+    }
     let mut stmt = conn.prepare("SELECT body FROM groups")?;
     for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
         let group: GroupEntry = serde_json::from_str(&body?).map_err(|e| corrupt("group", e))?;
@@ -249,9 +256,25 @@ fn persist_access(tx: &rusqlite::Transaction<'_>, ops: &[Op], after: &Catalog) -
     let acls = ops.iter().any(|op| {
         matches!(
             op,
-            Op::Grant { .. } | Op::Revoke { .. } | Op::DropTable(_) | Op::DropSchema(_)
+            Op::Grant { .. }
+                | Op::Revoke { .. }
+                | Op::DropTable(_)
+                | Op::DropSchema(_)
+                | Op::DropDatabase(_)
         )
     });
+    if ops
+        .iter()
+        .any(|op| matches!(op, Op::CreateDatabase(_) | Op::DropDatabase(_)))
+    {
+        tx.execute("DELETE FROM databases", [])?;
+        for d in after.database_entries() {
+            tx.execute(
+                "INSERT INTO databases (name, body) VALUES (?1, ?2)",
+                params![d.name, to_json(d.as_ref())?],
+            )?;
+        }
+    }
     if users {
         tx.execute("DELETE FROM users", [])?;
         for u in after.users() {
@@ -391,7 +414,9 @@ pub(crate) fn persist(
                     params![schema, name, owner],
                 )?;
             }
-            Op::CreateUser(_)
+            Op::CreateDatabase(_)
+            | Op::DropDatabase(_)
+            | Op::CreateUser(_)
             | Op::AlterUser(_)
             | Op::DropUser(_)
             | Op::CreateGroup(_)

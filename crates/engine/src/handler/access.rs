@@ -26,6 +26,25 @@ const SESSION_TIMEOUT: std::ops::RangeInclusive<i64> = 60..=1_728_000;
 pub(crate) async fn execute(session: &mut Session, stmt: &AccessStmt) -> Result<Output> {
     match stmt {
         AccessStmt::SetSessionAuthorization(user) => set_session_authorization(session, user),
+        AccessStmt::CreateDatabase {
+            name,
+            owner,
+            connection_limit,
+            case_insensitive,
+        } => {
+            create_database(
+                session,
+                name,
+                owner.as_deref(),
+                *connection_limit,
+                *case_insensitive,
+            )?;
+            Ok(Output::Command("CREATE DATABASE".into()))
+        }
+        AccessStmt::DropDatabase { name } => {
+            drop_database(session, name)?;
+            Ok(Output::Command("DROP DATABASE".into()))
+        }
         AccessStmt::CreateUser { name, options } => {
             superuser_only(session, "create users")?;
             create_user(session, name, options)?;
@@ -68,6 +87,93 @@ pub(crate) async fn execute(session: &mut Session, stmt: &AccessStmt) -> Result<
             Ok(Output::Command("ALTER DEFAULT PRIVILEGES".into()))
         }
     }
+}
+
+fn outside_block(session: &Session, what: &str) -> Result<()> {
+    if session.tx != crate::session::TxStatus::Idle {
+        return Err(EngineError::sql(
+            SqlState::ActiveSqlTransaction,
+            format!("{what} cannot run inside a transaction block"),
+        ));
+    }
+    Ok(())
+}
+
+fn create_database(
+    session: &mut Session,
+    name: &str,
+    owner: Option<&str>,
+    connection_limit: Option<Option<i64>>,
+    case_insensitive: bool,
+) -> Result<()> {
+    outside_block(session, "CREATE DATABASE")?;
+    let (me, catalog) = me(session);
+    let may = me.superuser || catalog.user(&me.name).is_some_and(|u| u.createdb);
+    if !may {
+        return Err(EngineError::sql(
+            SqlState::InsufficientPrivilege,
+            "permission denied to create database",
+        ));
+    }
+    if case_insensitive {
+        return Err(EngineError::unsupported(
+            "COLLATE CASE_INSENSITIVE databases are not supported",
+        ));
+    }
+    let owner = owner.map(str::to_string).unwrap_or_else(|| me.name.clone());
+    if catalog.user(&owner).is_none() {
+        return Err(no_user(&owner));
+    }
+    let limit = match connection_limit.flatten() {
+        None => None,
+        Some(n) => {
+            Some(u32::try_from(n).map_err(|_| invalid(format!("invalid connection limit: {n}")))?)
+        }
+    };
+    lock(&session.shared)
+        .tx()
+        .create_database(name, &owner, limit)?;
+    Ok(())
+}
+
+fn drop_database(session: &mut Session, name: &str) -> Result<()> {
+    outside_block(session, "DROP DATABASE")?;
+    let (me, catalog) = me(session);
+    if !catalog.has_database(name) {
+        return Err(EngineError::sql(
+            SqlState::InvalidCatalogName,
+            format!("database \"{name}\" does not exist"),
+        ));
+    }
+    let owner = catalog
+        .database(name)
+        .map(|d| d.owner.clone())
+        .unwrap_or_else(|| shale_storage::BOOTSTRAP_OWNER.to_string());
+    if !me.superuser && owner != me.name {
+        return Err(crate::privilege::not_owner("database", name));
+    }
+    if name == session.info.database {
+        return Err(EngineError::sql(
+            SqlState::ObjectInUse,
+            "cannot drop the currently open database",
+        ));
+    }
+    if session.counted.sessions_in(name) > 0 {
+        return Err(EngineError::sql(
+            SqlState::ObjectInUse,
+            format!("database \"{name}\" is being accessed by other users"),
+        ));
+    }
+    let mut state = lock(&session.shared);
+    let tx = state.tx();
+    for schema in catalog.schemas(name) {
+        for t in catalog.tables_in(schema.id) {
+            tx.drop_table(t.id)?;
+        }
+        tx.drop_schema(schema.id)?;
+    }
+    tx.drop_database(name)?;
+    Ok(())
 }
 
 /// The stored forms of a clear-text password.

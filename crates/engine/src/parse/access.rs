@@ -43,6 +43,20 @@ pub enum AccessStmt {
     Grant(Grant),
     Revoke(Revoke),
     AlterDefaultPrivileges(DefaultPrivileges),
+    /// `CREATE DATABASE name [WITH] [OWNER [=] user] [CONNECTION LIMIT n |
+    /// UNLIMITED] [COLLATE CASE_SENSITIVE | CASE_INSENSITIVE] [ISOLATION LEVEL
+    /// SERIALIZABLE | SNAPSHOT]`.
+    CreateDatabase {
+        name: String,
+        owner: Option<String>,
+        /// `Some(None)` for UNLIMITED.
+        connection_limit: Option<Option<i64>>,
+        /// `COLLATE CASE_INSENSITIVE`.
+        case_insensitive: bool,
+    },
+    DropDatabase {
+        name: String,
+    },
     /// `SET SESSION AUTHORIZATION user | DEFAULT` (`None` for DEFAULT), also
     /// `RESET SESSION AUTHORIZATION`.
     SetSessionAuthorization(Option<String>),
@@ -220,7 +234,7 @@ const RESERVED: &[&str] = &[
 /// Whether the statement ahead is one of this module's. Only peeks.
 pub fn is_access(parser: &Parser) -> bool {
     let at = |n: usize, w: &str| is_word(&parser.peek_nth_token_ref(n).token, w);
-    let user_or_group = at(1, "user") || at(1, "group");
+    let user_or_group = at(1, "user") || at(1, "group") || at(1, "database");
     ((at(0, "create") || at(0, "alter") || at(0, "drop")) && user_or_group)
         || at(0, "grant")
         || at(0, "revoke")
@@ -233,6 +247,9 @@ pub fn parse(parser: &mut Parser) -> Result<AccessStmt, ParserError> {
     if eat(parser, "create") {
         if eat(parser, "user") {
             return create_user(parser);
+        }
+        if eat(parser, "database") {
+            return create_database(parser);
         }
         expect(parser, "group")?;
         return create_group(parser);
@@ -249,6 +266,10 @@ pub fn parse(parser: &mut Parser) -> Result<AccessStmt, ParserError> {
         return default_privileges(parser).map(AccessStmt::AlterDefaultPrivileges);
     }
     if eat(parser, "drop") {
+        if eat(parser, "database") {
+            let name = name(parser)?;
+            return Ok(AccessStmt::DropDatabase { name });
+        }
         if eat(parser, "user") {
             let if_exists = eat_all(parser, &["if", "exists"]);
             let names = name_list(parser)?;
@@ -413,6 +434,45 @@ fn setting_value(parser: &mut Parser) -> Result<String, ParserError> {
         Token::Word(w) if !negative => Ok(folded(&w.into_ident(token.span))),
         _ => parser.expected("a value", token),
     }
+}
+
+/// `CREATE DATABASE name [WITH] option...`, after `CREATE DATABASE`.
+fn create_database(parser: &mut Parser) -> Result<AccessStmt, ParserError> {
+    let name = name(parser)?;
+    eat(parser, "with");
+    let mut owner = None;
+    let mut connection_limit = None;
+    let mut case_insensitive = false;
+    loop {
+        if eat(parser, "owner") {
+            let _ = parser.consume_token(&Token::Eq);
+            owner = Some(self::name(parser)?);
+        } else if eat_all(parser, &["connection", "limit"]) {
+            connection_limit = Some(if eat(parser, "unlimited") {
+                None
+            } else {
+                Some(number(parser)?)
+            });
+        } else if eat(parser, "collate") {
+            if eat(parser, "case_insensitive") {
+                case_insensitive = true;
+            } else {
+                expect(parser, "case_sensitive")?;
+            }
+        } else if eat_all(parser, &["isolation", "level"]) {
+            if !eat(parser, "snapshot") {
+                expect(parser, "serializable")?;
+            }
+        } else {
+            break;
+        }
+    }
+    Ok(AccessStmt::CreateDatabase {
+        name,
+        owner,
+        connection_limit,
+        case_insensitive,
+    })
 }
 
 /// `CREATE GROUP g [[WITH] USER u, ...]`, after `CREATE GROUP`.
@@ -834,6 +894,34 @@ mod tests {
 
     fn list(ps: &[Privilege]) -> Privileges {
         Privileges::List(ps.iter().map(|p| (*p, Vec::new())).collect())
+    }
+
+    #[test]
+    fn databases() {
+        assert_eq!(
+            access("create database sjordandb owner sjordan"),
+            AccessStmt::CreateDatabase {
+                name: "sjordandb".into(),
+                owner: Some("sjordan".into()),
+                connection_limit: None,
+                case_insensitive: false,
+            }
+        );
+        assert_eq!(
+            access(
+                "CREATE DATABASE d WITH OWNER = u CONNECTION LIMIT UNLIMITED COLLATE CASE_INSENSITIVE ISOLATION LEVEL SNAPSHOT"
+            ),
+            AccessStmt::CreateDatabase {
+                name: "d".into(),
+                owner: Some("u".into()),
+                connection_limit: Some(None),
+                case_insensitive: true,
+            }
+        );
+        assert_eq!(
+            access("drop database d"),
+            AccessStmt::DropDatabase { name: "d".into() }
+        );
     }
 
     #[test]

@@ -277,13 +277,28 @@ impl StartupHandler for Connection {
                                 format!("database \"{database}\" does not exist"),
                             ));
                         }
+                        let Some(entry) = self.shared.users.get(&user) else {
+                            return Err(login_failed(&user));
+                        };
+                        if let Some(limit) = entry.connection_limit
+                            && !entry.superuser
+                            && self.shared.engine.sessions_of(&user) >= limit as usize
+                        {
+                            return Err(fatal(
+                                SqlState::TooManyConnections,
+                                format!("too many connections for user \"{user}\""),
+                            ));
+                        }
+                        if !entry.superuser && !self.shared.engine.database_has_room(&database) {
+                            return Err(fatal(
+                                SqlState::TooManyConnections,
+                                format!("too many connections for database \"{database}\""),
+                            ));
+                        }
                         auth.driver
                             .complete_authentication(client, final_message)
                             .await?;
                         let (pid, _) = client.pid_and_secret_key();
-                        let Some(entry) = self.shared.users.get(&user) else {
-                            return Err(login_failed(&user));
-                        };
                         let info = SessionInfo {
                             is_superuser: entry.superuser,
                             application_name: client.metadata().get("application_name").cloned(),

@@ -162,3 +162,112 @@ async fn users_and_grants_survive_a_restart() {
         .expect_err("and only the grant");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn connection_limits_and_session_defaults_apply_at_login() {
+    let server = TestServer::start().await;
+    let admin = server.connect().await;
+    admin
+        .batch_execute(
+            "create user solo password 'abcD1234' connection limit 1;
+             create schema reports;
+             alter user solo set search_path to reports, public;",
+        )
+        .await
+        .expect("setup");
+    let first = connect(&as_user(&server, "solo", "abcD1234"))
+        .await
+        .expect("first session");
+    let err = connect(&as_user(&server, "solo", "abcD1234"))
+        .await
+        .expect_err("over the limit");
+    assert_eq!(
+        db_error(&err),
+        (
+            "53300".into(),
+            "too many connections for user \"solo\"".into()
+        )
+    );
+    let rows = first.simple_query("show search_path").await.expect("show");
+    let path = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    });
+    assert_eq!(path.as_deref(), Some("reports, public"));
+    drop(first);
+    // The session ends once the server sees the connection close.
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(c) = connect(&as_user(&server, "solo", "abcD1234")).await {
+            again = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a closed session frees its slot");
+    // Superusers are not limited.
+    admin
+        .batch_execute("alter user awsuser connection limit 1")
+        .await
+        .expect("limit admin");
+    server.connect().await;
+}
+
+#[tokio::test]
+async fn sessions_connect_to_created_databases() {
+    let server = TestServer::start().await;
+    let admin = server.connect().await;
+    admin
+        .batch_execute(
+            "create user sjordan password 'Sjordan12' createdb;
+             create database sjordandb owner sjordan;",
+        )
+        .await
+        .expect("setup");
+    let own = connect(
+        &as_user(&server, "sjordan", "Sjordan12").replace("dbname=dev", "dbname=sjordandb"),
+    )
+    .await
+    .expect("connects to its database");
+    own.batch_execute("create table mine (x int); insert into mine values (1);")
+        .await
+        .expect("creates in public of its database");
+    let err = admin
+        .simple_query("select * from mine")
+        .await
+        .expect_err("another database's table");
+    assert_eq!(db_error(&err).0, "42P01");
+    let err = admin
+        .simple_query("drop database sjordandb")
+        .await
+        .expect_err("in use");
+    assert_eq!(
+        db_error(&err),
+        (
+            "55006".into(),
+            "database \"sjordandb\" is being accessed by other users".into()
+        )
+    );
+    drop(own);
+    let mut dropped = false;
+    for _ in 0..50 {
+        if admin.simple_query("drop database sjordandb").await.is_ok() {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(dropped, "dropped once its session ended");
+    let err = connect(
+        &as_user(&server, "sjordan", "Sjordan12").replace("dbname=dev", "dbname=sjordandb"),
+    )
+    .await
+    .expect_err("gone");
+    assert_eq!(
+        db_error(&err),
+        (
+            "3D000".into(),
+            "database \"sjordandb\" does not exist".into()
+        )
+    );
+}
