@@ -271,3 +271,79 @@ async fn sessions_connect_to_created_databases() {
         )
     );
 }
+
+/// Every password the server saw, in any form it saw it, is absent from its
+/// logs, even at the most verbose level.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log_path = dir.path().join("shale.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let port = |()| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    };
+    let pg_port = port(());
+    let admin_password = "Admin-Secret-77";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shale"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--pg-port", &pg_port.to_string()])
+        .args(["--aws-port", &port(()).to_string()])
+        .args(["--http-port", &port(()).to_string()])
+        .env("SHALE_ADMIN_PASSWORD", admin_password)
+        .env("SHALE_LOG", "trace")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("shale starts");
+    let config = |user: &str, password: &str| {
+        format!("host=127.0.0.1 port={pg_port} user={user} password={password} dbname=dev")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let admin = loop {
+        match connect(&config("awsuser", admin_password)).await {
+            Ok(c) => break c,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("server did not come up: {e}"),
+        }
+    };
+    admin
+        .batch_execute(
+            "create user fred password 'Fred-Secret-1';
+             alter user fred password 'Fred-Secret-2';",
+        )
+        .await
+        .expect("users");
+    connect(&config("fred", "Fred-Secret-2"))
+        .await
+        .expect("fred logs in");
+    assert!(connect(&config("fred", "Wrong-Secret-3")).await.is_err());
+    assert!(
+        connect(&config("nobody", "Stranger-Secret-4"))
+            .await
+            .is_err()
+    );
+    drop(admin);
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log_path).expect("read log");
+    assert!(text.contains("Login failed"), "the log was written at all");
+    for secret in [
+        admin_password,
+        "Fred-Secret-1",
+        "Fred-Secret-2",
+        "Wrong-Secret-3",
+        "Stranger-Secret-4",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the log");
+    }
+}
