@@ -84,19 +84,25 @@ def _shale_bin() -> str:
     return path
 
 
-def _start_server(root: str, auth: Optional[str]) -> ShaleServer:
+def _start_server(root: str, auth: Optional[str], require_ssl: Optional[str] = None) -> ShaleServer:
     binary = _shale_bin()
-    label = auth or "default"
+    label = "-".join(p for p in (auth, require_ssl and f"ssl-{require_ssl}") if p) or "default"
     last_error = ""
     for attempt in range(3):  # retry only if a picked port got taken meanwhile
         data_dir = tempfile.mkdtemp(prefix=f"data-{label}-", dir=root)
         log_path = os.path.join(root, f"shale-{label}-{attempt}.log")
         pg_port, aws_port, http_port = _free_ports(3)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SHALE_PG_AUTH")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("SHALE_PG_AUTH") and not k.startswith("SHALE_PG_REQUIRE_SSL")
+        }
         env["SHALE_ADMIN_PASSWORD"] = ADMIN_PASSWORD
         env.setdefault("RUST_BACKTRACE", "1")
         if auth is not None:
             env["SHALE_PG_AUTH"] = auth
+        if require_ssl is not None:
+            env["SHALE_PG_REQUIRE_SSL"] = require_ssl
         cmd = [
             binary,
             "serve",
@@ -180,12 +186,13 @@ def _stop(server: ShaleServer) -> Optional[str]:
 @pytest.fixture(scope="session")
 def shale_server_factory():
     root = tempfile.mkdtemp(prefix="shale-clients-")
-    servers: Dict[Optional[str], ShaleServer] = {}
+    servers: Dict[tuple, ShaleServer] = {}
 
-    def start(auth: Optional[str] = None) -> ShaleServer:
-        if auth not in servers:
-            servers[auth] = _start_server(root, auth)
-        return servers[auth]
+    def start(auth: Optional[str] = None, require_ssl: Optional[str] = None) -> ShaleServer:
+        key = (auth, require_ssl)
+        if key not in servers:
+            servers[key] = _start_server(root, auth, require_ssl)
+        return servers[key]
 
     yield start
 

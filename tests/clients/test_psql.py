@@ -101,6 +101,15 @@ def test_sslmode_require(shale_server):
     assert res.stdout.strip().splitlines()[-1] == "42"
 
 
+def test_require_ssl_always_refuses_plain_connections(shale_server_factory):
+    server = shale_server_factory(None, "always")
+    res = run_psql(server, "-At", "-c", "select 1", sslmode="disable")
+    assert res.returncode != 0, res.stdout
+    assert "no pg_hba.conf entry for host" in res.stderr and "SSL off" in res.stderr, res.stderr
+    res = _ok(run_psql(server, "-At", "-c", "select 1", sslmode="require"))
+    assert res.stdout.strip() == "1"
+
+
 def test_sslmode_verify_ca_with_generated_cert(shale_server):
     assert os.path.isfile(shale_server.tls_cert), f"missing {shale_server.tls_cert}"
     res = _ok(

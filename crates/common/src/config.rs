@@ -56,6 +56,43 @@ impl AuthMethod {
     }
 }
 
+/// Which clients must connect over TLS (Redshift's `require_ssl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequireSsl {
+    /// Plain connections are accepted from anywhere.
+    Never,
+    /// Clients that are not on this machine (loopback) must use TLS.
+    #[default]
+    Remote,
+    /// Every client must use TLS.
+    Always,
+}
+
+impl RequireSsl {
+    /// Reads the names used in the configuration file and `SHALE_PG_REQUIRE_SSL`.
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        match s.to_ascii_lowercase().as_str() {
+            "never" | "off" | "false" => Ok(Self::Never),
+            "remote" => Ok(Self::Remote),
+            "always" | "on" | "true" => Ok(Self::Always),
+            other => Err(ConfigError::Invalid {
+                key: "pg.require_ssl",
+                message: format!("unknown value {other:?} (expected never, remote or always)"),
+            }),
+        }
+    }
+
+    /// Whether a plain (non-TLS) connection from `peer` is refused.
+    pub fn refuses_plain(self, peer: IpAddr) -> bool {
+        match self {
+            RequireSsl::Never => false,
+            RequireSsl::Remote => !peer.is_loopback(),
+            RequireSsl::Always => true,
+        }
+    }
+}
+
 /// The TOML configuration file, as written by a user. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -198,6 +235,8 @@ pub struct PgFileConfig {
     pub auth: Option<AuthMethod>,
     /// Connections accepted at once (default 500).
     pub max_connections: Option<usize>,
+    /// Which clients must use TLS: never, remote (default) or always.
+    pub require_ssl: Option<RequireSsl>,
     /// PEM certificate chain for TLS; a self-signed one is generated when absent.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key matching `tls_cert`.
@@ -247,6 +286,7 @@ pub struct SettingsOverrides {
     pub aws_port: Option<u16>,
     pub http_port: Option<u16>,
     pub pg_auth: Option<AuthMethod>,
+    pub pg_require_ssl: Option<RequireSsl>,
     pub admin_password: Option<String>,
 }
 
@@ -259,6 +299,7 @@ pub struct Settings {
     pub aws_port: u16,
     pub http_port: u16,
     pub pg_auth: AuthMethod,
+    pub pg_require_ssl: RequireSsl,
     pub max_connections: usize,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -305,6 +346,10 @@ impl Settings {
                 .or(file.http.port)
                 .unwrap_or(DEFAULT_HTTP_PORT),
             pg_auth: over.pg_auth.or(file.pg.auth).unwrap_or_default(),
+            pg_require_ssl: over
+                .pg_require_ssl
+                .or(file.pg.require_ssl)
+                .unwrap_or_default(),
             max_connections: file.pg.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             tls_cert: file.pg.tls_cert,
             tls_key: file.pg.tls_key,
@@ -391,6 +436,26 @@ mod tests {
         assert_eq!(s.aws_port, 7000);
         assert_eq!(s.pg_auth, AuthMethod::ScramSha256);
         assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn tls_is_required_of_remote_clients_by_default() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let s = Settings::resolve(FileConfig::default(), SettingsOverrides::default())
+            .expect("resolve");
+        assert_eq!(s.pg_require_ssl, RequireSsl::Remote);
+        let remote = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
+        assert!(s.pg_require_ssl.refuses_plain(remote));
+        assert!(
+            !s.pg_require_ssl
+                .refuses_plain(IpAddr::V6(Ipv6Addr::LOCALHOST))
+        );
+        assert!(RequireSsl::Always.refuses_plain(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert!(!RequireSsl::Never.refuses_plain(remote));
+        let file = FileConfig::parse("[pg]\nrequire_ssl = 'always'\n").expect("parse");
+        let s = Settings::resolve(file, SettingsOverrides::default()).expect("resolve");
+        assert_eq!(s.pg_require_ssl, RequireSsl::Always);
+        assert!(RequireSsl::parse("sometimes").is_err());
     }
 
     #[test]

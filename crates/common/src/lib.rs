@@ -9,5 +9,7 @@ pub mod config;
 pub mod password;
 pub mod sqlstate;
 
-pub use config::{AuthMethod, BucketMapping, ConfigError, FileConfig, Settings, SettingsOverrides};
+pub use config::{
+    AuthMethod, BucketMapping, ConfigError, FileConfig, RequireSsl, Settings, SettingsOverrides,
+};
 pub use sqlstate::SqlState;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shale::Server;
-use shale_common::{AuthMethod, FileConfig, Settings, SettingsOverrides};
+use shale_common::{AuthMethod, FileConfig, RequireSsl, Settings, SettingsOverrides};
 
 #[derive(Parser)]
 #[command(
@@ -45,6 +45,9 @@ struct ServeArgs {
     /// Password method: md5, scram-sha-256 or password [default: md5]
     #[arg(long, env = "SHALE_PG_AUTH", value_parser = parse_auth)]
     pg_auth: Option<AuthMethod>,
+    /// Which clients must use TLS: never, remote or always [default: remote]
+    #[arg(long, env = "SHALE_PG_REQUIRE_SSL", value_parser = parse_require_ssl)]
+    pg_require_ssl: Option<RequireSsl>,
     /// TOML configuration file
     #[arg(long, env = "SHALE_CONFIG")]
     config: Option<PathBuf>,
@@ -52,6 +55,10 @@ struct ServeArgs {
 
 fn parse_auth(s: &str) -> Result<AuthMethod, String> {
     AuthMethod::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_require_ssl(s: &str) -> Result<RequireSsl, String> {
+    RequireSsl::parse(s).map_err(|e| e.to_string())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -81,6 +88,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         aws_port: args.aws_port,
         http_port: args.http_port,
         pg_auth: args.pg_auth,
+        pg_require_ssl: args.pg_require_ssl,
         admin_password: std::env::var("SHALE_ADMIN_PASSWORD").ok(),
     };
     let settings = Settings::resolve(file, overrides)?;

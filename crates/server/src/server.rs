@@ -92,7 +92,11 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
 
-        let shared = Arc::new(pg::Shared::new(engine, settings.pg_auth));
+        let shared = Arc::new(pg::Shared::new(
+            engine,
+            settings.pg_auth,
+            settings.pg_require_ssl,
+        ));
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         tracker.spawn(pg::serve(

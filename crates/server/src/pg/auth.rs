@@ -24,7 +24,7 @@ use pgwire::api::auth::{
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use shale_common::{AuthMethod, SqlState};
+use shale_common::{AuthMethod, RequireSsl, SqlState};
 use shale_engine::SessionInfo;
 
 use super::errors::fatal;
@@ -182,6 +182,7 @@ impl ServerParameterProvider for RedshiftParameters {
 /// What the startup handler needs, shared by all connections.
 pub struct Authenticator {
     method: AuthMethod,
+    require_ssl: RequireSsl,
     driver: AuthDriver<RedshiftParameters>,
     md5: Arc<dyn AuthMechanismFactory>,
     scram: Arc<dyn AuthMechanismFactory>,
@@ -191,6 +192,7 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(
         method: AuthMethod,
+        require_ssl: RequireSsl,
         users: Users,
         connections: Arc<pgwire::api::ConnectionManager>,
     ) -> Self {
@@ -200,6 +202,7 @@ impl Authenticator {
         });
         Authenticator {
             method,
+            require_ssl,
             driver: AuthDriver::new(RedshiftParameters { users })
                 .with_connection_manager(connections),
             md5: Arc::new(Md5PasswordAuth::new(Arc::clone(&source))),
@@ -248,6 +251,21 @@ impl StartupHandler for Connection {
                     return Err(fatal(
                         SqlState::InvalidAuthorizationSpecification,
                         "no PostgreSQL user name specified in startup packet",
+                    ));
+                }
+                if !client.is_secure() && auth.require_ssl.refuses_plain(client.socket_addr().ip())
+                {
+                    let database = client
+                        .metadata()
+                        .get("database")
+                        .cloned()
+                        .unwrap_or_else(|| user.clone());
+                    return Err(fatal(
+                        SqlState::InvalidAuthorizationSpecification,
+                        format!(
+                            "no pg_hba.conf entry for host \"{}\", user \"{user}\", database \"{database}\", SSL off",
+                            client.socket_addr().ip()
+                        ),
                     ));
                 }
                 let mechanism = match auth.method {

@@ -151,11 +151,15 @@ async fn refuse(mut socket: TcpStream) {
 }
 
 impl Shared {
-    pub fn new(engine: Arc<Engine>, method: shale_common::AuthMethod) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        method: shale_common::AuthMethod,
+        require_ssl: shale_common::RequireSsl,
+    ) -> Self {
         let connections = Arc::new(ConnectionManager::new());
         let users = Users::new(Arc::clone(&engine));
         Shared {
-            auth: Authenticator::new(method, users.clone(), Arc::clone(&connections)),
+            auth: Authenticator::new(method, require_ssl, users.clone(), Arc::clone(&connections)),
             engine,
             users,
             connections,
