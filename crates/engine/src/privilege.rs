@@ -224,20 +224,7 @@ impl Checker<'_> {
                 let (schema, _) = self.session.creation_target(&view.name, false)?;
                 self.create_in(schema, false)
             }
-            Statement::CreateSchema { .. } => {
-                let database = self.session.info.database.clone();
-                let (held, _) = self.me.privileges(
-                    &self.catalog,
-                    &AclObject::Database(database.clone()),
-                    &database_owner(&self.catalog, &database),
-                    Privileges::ALL_DATABASE,
-                );
-                if held.contains(Privileges::CREATE) {
-                    Ok(())
-                } else {
-                    Err(denied("database", &database))
-                }
-            }
+            Statement::CreateSchema { .. } => self.on_database(Privileges::CREATE),
             Statement::Drop {
                 object_type, names, ..
             } => {
@@ -269,21 +256,26 @@ impl Checker<'_> {
         }
     }
 
+    /// A privilege on the session's database.
+    fn on_database(&self, wanted: Privileges) -> Result<()> {
+        let database = &self.session.info.database;
+        let (held, _) = self.me.privileges(
+            &self.catalog,
+            &AclObject::Database(database.clone()),
+            &database_owner(&self.catalog, database),
+            Privileges::ALL_DATABASE,
+        );
+        if held.contains(wanted) {
+            Ok(())
+        } else {
+            Err(denied("database", database))
+        }
+    }
+
     /// CREATE on a schema (TEMP on the database for temporary tables).
     fn create_in(&mut self, schema: shale_storage::ObjectId, temporary: bool) -> Result<()> {
         if temporary {
-            let database = self.session.info.database.clone();
-            let (held, _) = self.me.privileges(
-                &self.catalog,
-                &AclObject::Database(database.clone()),
-                &database_owner(&self.catalog, &database),
-                Privileges::ALL_DATABASE,
-            );
-            return if held.contains(Privileges::TEMP) {
-                Ok(())
-            } else {
-                Err(denied("database", &database))
-            };
+            return self.on_database(Privileges::TEMP);
         }
         let Some(entry) = self.catalog.schema_by_id(schema).cloned() else {
             return Ok(());
