@@ -103,11 +103,13 @@ enum Need {
 
 /// Checks a statement for the session's user; a superuser passes at once.
 pub(crate) fn check(session: &mut Session, statement: &ParsedStatement) -> Result<()> {
-    let catalog = session.catalog_view();
-    let me = session.principal(&catalog);
-    if me.superuser {
+    // Decided on the borrowed catalog: a shared view may copy the
+    // transaction's catalog, which superusers never need.
+    if session.is_superuser_now() {
         return Ok(());
     }
+    let catalog = session.catalog_view();
+    let me = session.principal(&catalog);
     let mut checker = Checker {
         session,
         catalog,

@@ -673,6 +673,13 @@ impl Session {
         }
     }
 
+    /// Whether the current user is a superuser, as of the session's
+    /// transaction.
+    pub(crate) fn is_superuser_now(&self) -> bool {
+        let mut state = lock(&self.shared);
+        self.principal(state.tx().catalog()).superuser
+    }
+
     /// The user who logged in.
     pub(crate) fn login_user(&self) -> String {
         self.login.user.clone()
