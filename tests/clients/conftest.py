@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from typing import Dict, List, Optional
 
 import pytest
@@ -221,6 +222,16 @@ def s3_bucket(shale_server):
     name = f"b-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return s3, name
+
+
+@pytest.fixture
+def trust_server_cert(shale_server, monkeypatch):
+    """redshift_connector has no sslrootcert option: it verifies the server
+    certificate against its bundled Redshift CAs plus OpenSSL's default
+    verify paths, so point SSL_CERT_FILE (read by load_default_certs) at the
+    self-signed certificate Shale generated."""
+    monkeypatch.setenv("SSL_CERT_FILE", shale_server.tls_cert)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # ssl.SSLContext() without protocol
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -154,6 +154,23 @@ class ShaleServer:
         profile = parser["shale"]
         return profile["aws_access_key_id"], profile["aws_secret_access_key"]
 
+    def client(self, service: str, keys: Optional[Tuple[str, ...]] = None):
+        """A boto3 client of ``service`` (iam, sts, redshift, s3, ...) for the
+        endpoint, signed with ``keys`` (id, secret[, token]) or the [shale] keys."""
+        import boto3
+        from botocore.config import Config
+
+        key_id, secret, *token = keys or self.aws_keys()
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token[0] if token else None,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
     def s3_client(self):
         """A boto3 S3 client for the endpoint, path-style, signed with the [shale] keys."""
         import boto3
@@ -175,6 +192,31 @@ class ShaleServer:
         except OSError as exc:  # pragma: no cover - diagnostics only
             return f"<cannot read {self.log_path}: {exc}>"
         return "\n".join(text.splitlines()[-lines:])
+
+
+def run_aws(server: ShaleServer, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The aws CLI against the endpoint with the [shale] profile, as a user runs it."""
+    import sys
+
+    env = dict(os.environ)
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
+        AWS_PROFILE="shale",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    proc = subprocess.run(
+        [aws, "--endpoint-url", server.aws_endpoint, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert proc.returncode == 0, f"aws {' '.join(args)}: {proc.stdout}\n{proc.stderr}"
+    return proc
 
 
 def _libpq_quote(value: object) -> str:

@@ -175,7 +175,7 @@ def test_partitioned_gzip_json_reimport(shale_server, s3_bucket):
         for hour in (10, 11):
             cur.execute(
                 f"COPY {table} FROM 's3://{name}/events/2024/05/01/{hour:02d}/' "
-                "IAM_ROLE 'arn:aws:iam::123456789012:role/loader' FORMAT AS JSON 'auto' GZIP"
+                "IAM_ROLE 'arn:aws:iam::123456789012:role/service-role/AmazonRedshift-CommandsAccessRole-shale' FORMAT AS JSON 'auto' GZIP"
             )
         cur.execute(f"SELECT count(*), count(DISTINCT event_id) FROM {table}")
         assert cur.fetchone() == (600, 600)

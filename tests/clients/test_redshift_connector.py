@@ -26,16 +26,6 @@ def conn(shale_server):
     c.close()
 
 
-@pytest.fixture
-def trust_server_cert(shale_server, monkeypatch):
-    """redshift_connector has no sslrootcert option: it verifies the server
-    certificate against its bundled Redshift CAs plus OpenSSL's default
-    verify paths, so point SSL_CERT_FILE (read by load_default_certs) at the
-    self-signed certificate Shale generated."""
-    monkeypatch.setenv("SSL_CERT_FILE", shale_server.tls_cert)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)  # ssl.SSLContext() without protocol
-
-
 def _version(c):
     cur = c.cursor()
     cur.execute("select version()")

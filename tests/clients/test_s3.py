@@ -22,6 +22,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from shale_support import run_aws
+
 
 def _client(server, secret=None, addressing="path", endpoint=None):
     key_id, real_secret = server.aws_keys()
@@ -317,48 +319,26 @@ def test_virtual_host_style(shale_server, s3, bucket):
         socket.getaddrinfo = real
 
 
-def _aws(server, *args, check=True):
-    env = dict(os.environ)
-    env.update(
-        AWS_SHARED_CREDENTIALS_FILE=server.credentials_file,
-        AWS_PROFILE="shale",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    aws = os.path.join(os.path.dirname(sys.executable), "aws")
-    proc = subprocess.run(
-        [aws, "--endpoint-url", server.aws_endpoint, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if check:
-        assert proc.returncode == 0, f"aws {' '.join(args)}: {proc.stdout}\n{proc.stderr}"
-    return proc
-
-
 def test_aws_cli(shale_server, tmp_path):
     name = f"cli-{uuid.uuid4().hex[:8]}"
-    _aws(shale_server, "s3", "mb", f"s3://{name}")
+    run_aws(shale_server, "s3", "mb", f"s3://{name}")
     local = tmp_path / "venue.txt"
     local.write_text("1|Toyota Park|Bridgeview|IL|0\n")
-    _aws(shale_server, "s3", "cp", str(local), f"s3://{name}/tickit/venue.txt")
+    run_aws(shale_server, "s3", "cp", str(local), f"s3://{name}/tickit/venue.txt")
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(12 * 1024 * 1024))  # above the CLI's 8 MiB multipart threshold
-    _aws(shale_server, "s3", "cp", str(big), f"s3://{name}/tickit/big.bin")
-    listing = _aws(shale_server, "s3", "ls", f"s3://{name}/tickit/").stdout
+    run_aws(shale_server, "s3", "cp", str(big), f"s3://{name}/tickit/big.bin")
+    listing = run_aws(shale_server, "s3", "ls", f"s3://{name}/tickit/").stdout
     assert "venue.txt" in listing and "big.bin" in listing
-    listing = _aws(shale_server, "s3", "ls", f"s3://{name}/", "--recursive").stdout
+    listing = run_aws(shale_server, "s3", "ls", f"s3://{name}/", "--recursive").stdout
     assert "tickit/venue.txt" in listing
     back = tmp_path / "back.bin"
-    _aws(shale_server, "s3", "cp", f"s3://{name}/tickit/big.bin", str(back))
+    run_aws(shale_server, "s3", "cp", f"s3://{name}/tickit/big.bin", str(back))
     assert back.read_bytes() == big.read_bytes()
-    api = _aws(shale_server, "s3api", "list-objects-v2", "--bucket", name, "--prefix", "tickit/").stdout
+    api = run_aws(shale_server, "s3api", "list-objects-v2", "--bucket", name, "--prefix", "tickit/").stdout
     assert '"Key": "tickit/venue.txt"' in api
-    _aws(shale_server, "s3", "rm", f"s3://{name}/tickit/venue.txt")
-    _aws(shale_server, "s3", "rm", f"s3://{name}/", "--recursive")
-    listing = _aws(shale_server, "s3", "ls", f"s3://{name}/", "--recursive", check=False).stdout
+    run_aws(shale_server, "s3", "rm", f"s3://{name}/tickit/venue.txt")
+    run_aws(shale_server, "s3", "rm", f"s3://{name}/", "--recursive")
+    listing = run_aws(shale_server, "s3", "ls", f"s3://{name}/", "--recursive", check=False).stdout
     assert listing.strip() == ""
-    _aws(shale_server, "s3", "rb", f"s3://{name}")
+    run_aws(shale_server, "s3", "rb", f"s3://{name}")

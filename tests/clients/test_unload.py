@@ -30,7 +30,7 @@ def test_seed_004_tab_delimited_parts_and_manifest(shale_server, s3_bucket):
     unload = (
         f"UNLOAD ('SELECT * FROM public.{table}')\n"
         f"TO 's3://{name}/us_zipcode/us_'\n"
-        "iam_role 'arn:aws:iam::123456789:role/my-s3-write-role'\n"
+        "iam_role 'arn:aws:iam::123456789012:role/service-role/AmazonRedshift-CommandsAccessRole-shale'\n"
         "DELIMITER AS '\\t'\n"
         "MANIFEST ALLOWOVERWRITE"
     )

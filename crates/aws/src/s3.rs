@@ -12,25 +12,39 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use s3s::dto::{self, ETag, ETagCondition, StreamingBlob, Timestamp, TimestampFormat};
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use shale_iam::Account;
 use shale_objects::object_store::GetRange;
 use shale_objects::{
     ByteStream, Conditions, ListRequest, ObjectInfo, ObjectsError, PutOptions, Registry, WriteMode,
 };
 
 /// The region Shale reports for every bucket.
-pub const REGION: &str = "us-east-1";
+pub use shale_common::config::REGION;
 /// S3's default and largest page of a listing.
 const MAX_KEYS: usize = 1000;
 
-/// The S3 service over the bucket registry.
+/// The S3 service over the bucket registry; the account authorizes what
+/// the access hook cannot (each key of `DeleteObjects`, a copy's source).
 #[derive(Clone, Debug)]
 pub struct ShaleS3 {
     registry: Registry,
+    account: Account,
 }
 
 impl ShaleS3 {
-    pub fn new(registry: Registry) -> ShaleS3 {
-        ShaleS3 { registry }
+    pub fn new(registry: Registry, account: Account) -> ShaleS3 {
+        ShaleS3 { registry, account }
+    }
+
+    /// Refuses unless the request's signer may do `action` on `resource`.
+    fn authorize<T>(&self, req: &S3Request<T>, action: &str, resource: &str) -> S3Result<()> {
+        let Some(credentials) = &req.credentials else {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        };
+        let token = crate::auth::session_token(&req.headers, &req.uri);
+        let identity =
+            crate::auth::identity(&self.account, &credentials.access_key, token.as_deref())?;
+        crate::auth::authorize(&self.account, &identity, action, resource)
     }
 
     fn embedded(&self, bucket: &str) -> S3Result<&shale_objects::EmbeddedStore> {
@@ -462,23 +476,32 @@ impl S3 for ShaleS3 {
         &self,
         req: S3Request<dto::DeleteObjectsInput>,
     ) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
-        let input = req.input;
-        let store = self.embedded(&input.bucket)?;
-        store.head_bucket(&input.bucket).map_err(s3_err)?;
-        let quiet = input.delete.quiet.unwrap_or(false);
+        let store = self.embedded(&req.input.bucket)?;
+        store.head_bucket(&req.input.bucket).map_err(s3_err)?;
+        let quiet = req.input.delete.quiet.unwrap_or(false);
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for object in input.delete.objects {
-            match store.delete_object(&input.bucket, &object.key).await {
+        for object in &req.input.delete.objects {
+            let arn = shale_iam::s3_object_arn(&req.input.bucket, &object.key);
+            if self.authorize(&req, "s3:DeleteObject", &arn).is_err() {
+                errors.push(dto::Error {
+                    code: Some("AccessDenied".to_owned()),
+                    message: Some("Access Denied".to_owned()),
+                    key: Some(object.key.clone()),
+                    version_id: None,
+                });
+                continue;
+            }
+            match store.delete_object(&req.input.bucket, &object.key).await {
                 Ok(_) if quiet => {}
                 Ok(_) => deleted.push(dto::DeletedObject {
-                    key: Some(object.key),
+                    key: Some(object.key.clone()),
                     ..Default::default()
                 }),
                 Err(e) => errors.push(dto::Error {
                     code: Some(e.s3_code().to_owned()),
                     message: Some(e.to_string()),
-                    key: Some(object.key),
+                    key: Some(object.key.clone()),
                     version_id: None,
                 }),
             }
@@ -494,8 +517,13 @@ impl S3 for ShaleS3 {
         &self,
         req: S3Request<dto::CopyObjectInput>,
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
+        self.authorize(
+            &req,
+            "s3:GetObject",
+            &shale_iam::s3_object_arn(&src_bucket, &src_key),
+        )?;
         let input = req.input;
-        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
         self.embedded(&src_bucket)?;
         let store = self.embedded(&input.bucket)?;
         let replace = input.metadata_directive.as_ref().is_some_and(|d| {
@@ -697,8 +725,13 @@ impl S3 for ShaleS3 {
         &self,
         req: S3Request<dto::UploadPartCopyInput>,
     ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
+        self.authorize(
+            &req,
+            "s3:GetObject",
+            &shale_iam::s3_object_arn(&src_bucket, &src_key),
+        )?;
         let input = req.input;
-        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
         self.embedded(&src_bucket)?;
         let store = self.embedded(&input.bucket)?;
         let range = input

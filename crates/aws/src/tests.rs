@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::TryStreamExt;
+use shale_iam::Account;
+use shale_objects::Registry;
 use shale_objects::object_store::aws::{AmazonS3, AmazonS3Builder};
 use shale_objects::object_store::path::Path;
 use shale_objects::object_store::signer::Signer;
 use shale_objects::object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
-use shale_objects::{AccessKeys, Registry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,7 +30,7 @@ async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let registry = Registry::open(&dir.path().join("s3"), &[]).unwrap();
     registry.embedded().create_bucket("data").await.unwrap();
-    let keys = AccessKeys::new([(ID.to_owned(), SECRET.to_owned())]);
+    let account = Account::in_memory("123456789012", (ID.to_owned(), SECRET.to_owned()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
@@ -37,7 +38,15 @@ async fn start() -> Running {
     tracker.spawn(crate::serve(
         listener,
         registry,
-        keys,
+        account,
+        crate::Cluster {
+            identifier: "shale".to_owned(),
+            address: "127.0.0.1".to_owned(),
+            port: 5439,
+            database: "dev".to_owned(),
+            master_user: "admin".to_owned(),
+            created: chrono::Utc::now(),
+        },
         shutdown.clone(),
         tracker.clone(),
     ));

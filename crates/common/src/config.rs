@@ -20,6 +20,14 @@ pub const DEFAULT_BIND: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 pub const DEFAULT_PG_PORT: u16 = 5439;
 /// The AWS-compatible API's port (S3, Redshift API).
 pub const DEFAULT_AWS_PORT: u16 = 4566;
+/// The account id in the ARNs Shale issues unless `aws.account_id` says
+/// otherwise: the one AWS's documentation uses in its examples.
+pub const DEFAULT_AWS_ACCOUNT_ID: &str = "123456789012";
+/// The identifier of the one local cluster, as the Redshift API and ARNs
+/// name it.
+pub const CLUSTER_IDENTIFIER: &str = "shale";
+/// The AWS region Shale reports for its cluster and buckets.
+pub const REGION: &str = "us-east-1";
 /// The HTTP port for people and front-ends.
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
 /// Concurrent client connections accepted before new ones are refused.
@@ -104,9 +112,9 @@ pub struct FileConfig {
     /// The warehouse (PostgreSQL wire protocol) listener.
     #[serde(default)]
     pub pg: PgFileConfig,
-    /// The AWS-compatible API listener.
+    /// The AWS-compatible API listener and the account it plays.
     #[serde(default)]
-    pub aws: PortFileConfig,
+    pub aws: AwsFileConfig,
     /// The HTTP listener for people and front-ends.
     #[serde(default)]
     pub http: PortFileConfig,
@@ -243,6 +251,17 @@ pub struct PgFileConfig {
     pub tls_key: Option<PathBuf>,
 }
 
+/// `[aws]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsFileConfig {
+    /// TCP port.
+    pub port: Option<u16>,
+    /// The 12-digit account id in every ARN Shale issues
+    /// (`arn:aws:iam::<id>:role/...`).
+    pub account_id: Option<String>,
+}
+
 /// A section that only names a port.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +316,8 @@ pub struct Settings {
     pub bind: IpAddr,
     pub pg_port: u16,
     pub aws_port: u16,
+    /// The AWS account id Shale plays (`aws.account_id`).
+    pub aws_account_id: String,
     pub http_port: u16,
     pub pg_auth: AuthMethod,
     pub pg_require_ssl: RequireSsl,
@@ -316,6 +337,7 @@ impl fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("pg_port", &self.pg_port)
             .field("aws_port", &self.aws_port)
+            .field("aws_account_id", &self.aws_account_id)
             .field("http_port", &self.http_port)
             .field("pg_auth", &self.pg_auth)
             .field("max_connections", &self.max_connections)
@@ -341,6 +363,10 @@ impl Settings {
             bind: over.bind.or(file.bind).unwrap_or(DEFAULT_BIND),
             pg_port: over.pg_port.or(file.pg.port).unwrap_or(DEFAULT_PG_PORT),
             aws_port: over.aws_port.or(file.aws.port).unwrap_or(DEFAULT_AWS_PORT),
+            aws_account_id: file
+                .aws
+                .account_id
+                .unwrap_or_else(|| DEFAULT_AWS_ACCOUNT_ID.to_owned()),
             http_port: over
                 .http_port
                 .or(file.http.port)
@@ -364,6 +390,14 @@ impl Settings {
             return Err(ConfigError::Invalid {
                 key: "pg.tls_cert",
                 message: "pg.tls_cert and pg.tls_key must be given together".into(),
+            });
+        }
+        if settings.aws_account_id.len() != 12
+            || !settings.aws_account_id.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(ConfigError::Invalid {
+                key: "aws.account_id",
+                message: "must be 12 digits".into(),
             });
         }
         if settings.max_connections == 0 {

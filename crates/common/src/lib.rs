@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod password;
+pub mod random;
 pub mod sqlstate;
 
 pub use config::{

@@ -19,6 +19,7 @@ mod loads;
 pub mod parse;
 mod privilege;
 mod rewrite;
+mod s3access;
 mod session;
 mod system;
 mod table;
@@ -72,8 +73,8 @@ pub struct EngineConfig {
     /// that can spill to disk do so past it. Defaults to half the machine's
     /// memory.
     pub memory_limit: usize,
-    /// The buckets COPY and UNLOAD reach and the access keys they accept;
-    /// without them, COPY and UNLOAD are refused.
+    /// The buckets COPY and UNLOAD reach and the account that authorizes
+    /// them; without them, COPY and UNLOAD are refused.
     pub objects: Option<Objects>,
 }
 
@@ -81,7 +82,12 @@ pub struct EngineConfig {
 #[derive(Clone)]
 pub struct Objects {
     pub registry: shale_objects::Registry,
-    pub keys: shale_objects::AccessKeys,
+    /// Roles, keys and policies: who COPY and UNLOAD act as, and what that
+    /// identity may do to which objects.
+    pub account: shale_iam::Account,
+    /// Set once a statement's authorization is checked: the identity its
+    /// object accesses are authorized as.
+    grant: Option<std::sync::Arc<s3access::Grant>>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -116,13 +122,17 @@ impl EngineConfig {
         }
     }
 
-    /// Gives COPY and UNLOAD the bucket registry and the access keys.
+    /// Gives COPY and UNLOAD the bucket registry and the account.
     pub fn with_objects(
         mut self,
         registry: shale_objects::Registry,
-        keys: shale_objects::AccessKeys,
+        account: shale_iam::Account,
     ) -> Self {
-        self.objects = Some(Objects { registry, keys });
+        self.objects = Some(Objects {
+            registry,
+            account,
+            grant: None,
+        });
         self
     }
 }
@@ -226,6 +236,59 @@ impl Engine {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The user a login through temporary IAM credentials runs as:
+    /// `name`, created (password disabled, PUBLIC's rights) when missing if
+    /// `auto_create`, and added to `groups`. `None` when the user does not
+    /// exist and may not be created.
+    pub async fn prepare_iam_user(
+        &self,
+        name: &str,
+        auto_create: bool,
+        groups: &[String],
+    ) -> Result<Option<Arc<UserEntry>>> {
+        let mut tx = self.storage.begin();
+        let mut changed = false;
+        let user = match tx.catalog().user(name).cloned() {
+            Some(u) => u,
+            None if auto_create => {
+                tx.create_user(UserEntry {
+                    id: self.storage.new_role_id(),
+                    name: name.to_string(),
+                    superuser: false,
+                    createdb: false,
+                    password: None,
+                    valid_until: None,
+                    connection_limit: None,
+                    syslog_unrestricted: false,
+                    session_timeout: None,
+                    config: Vec::new(),
+                })?;
+                changed = true;
+                match tx.catalog().user(name).cloned() {
+                    Some(u) => u,
+                    None => return Ok(None),
+                }
+            }
+            None => return Ok(None),
+        };
+        for group in groups {
+            let Some(g) = tx.catalog().group(group).cloned() else {
+                return Err(EngineError::sql(
+                    shale_common::SqlState::UndefinedObject,
+                    format!("group \"{group}\" does not exist"),
+                ));
+            };
+            if !tx.catalog().groups_of(user.id).any(|m| m.id == g.id) {
+                tx.set_membership(g.id, user.id, true)?;
+                changed = true;
+            }
+        }
+        if changed {
+            tx.commit().await?;
+        }
+        Ok(Some(user))
     }
 
     /// Whether one more session may open in `database` (its CONNECTION

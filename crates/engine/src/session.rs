@@ -680,6 +680,11 @@ impl Session {
         self.principal(state.tx().catalog()).superuser
     }
 
+    /// The user the session acts as now.
+    pub(crate) fn current_user_name(&self) -> String {
+        self.info.user.clone()
+    }
+
     /// The user who logged in.
     pub(crate) fn login_user(&self) -> String {
         self.login.user.clone()

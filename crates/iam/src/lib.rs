@@ -76,12 +76,26 @@
 //! request context is whatever the caller fills in: this crate invents no
 //! `aws:CurrentTime` or `aws:SecureTransport`.
 //!
-//! **Architecture Invariant:** this crate knows no SQL, no HTTP and no
-//! storage; it is pure functions over strings, and nothing reachable from a
-//! policy text or a request panics.
+//! # The account
+//!
+//! [`Account`] is the one AWS account Shale plays: IAM users and their
+//! access keys, roles with trust policies, customer managed policies and
+//! attachments, the temporary credentials STS issued, the roles associated
+//! with the cluster and the database passwords the Redshift credentials API
+//! issued. It answers "whose key is this?" ([`Account::credential`]) and
+//! "may this identity do that?" ([`Account::authorize`]) for the S3 API,
+//! the IAM/STS/Redshift APIs and COPY/UNLOAD alike, so all three decide the
+//! same way. It persists itself to one JSON file, durably, before a change
+//! is acknowledged.
+//!
+//! **Architecture Invariant:** this crate knows no SQL and no HTTP; the
+//! policy language is pure functions over strings, the account's only I/O
+//! is its own file, and nothing reachable from a policy text, a request or
+//! that file panics.
 
 #![warn(missing_docs)]
 
+mod account;
 mod condition;
 mod error;
 mod eval;
@@ -93,6 +107,11 @@ mod s3;
 #[cfg(test)]
 mod tests;
 
+pub use account::{
+    AccessKey, Account, AssumeRefusal, ClusterRoles, Credential, DEFAULT_ROLE, DbLogin, DbPassword,
+    Document, IamError, Identity, ManagedPolicy as CustomerPolicy, OpenError, REDSHIFT_SERVICE,
+    Role, Target, TemporaryCredentials, User,
+};
 pub use condition::{BaseOperator, Condition, ConditionOperator, SetOperator};
 pub use error::PolicyError;
 pub use eval::{Context, Decision, Principal, Request, TrustPrincipal, evaluate, trust_allows};

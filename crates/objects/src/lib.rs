@@ -6,7 +6,6 @@
 //!   raw-key API (the S3 endpoint's backend); `index` is its SQLite index.
 //! - `adapter`: `BucketStore`, one embedded bucket as an `ObjectStore`.
 //! - `mapped`: object_store's S3 client for configured external buckets.
-//! - `keys`: `AccessKeys`, the access-key pairs Shale accepts.
 //! - `names`: S3's bucket and key naming rules.
 //!
 //! **Architecture Invariant:** this crate knows no SQL and no DataFusion.
@@ -15,7 +14,6 @@ mod adapter;
 mod embedded;
 mod error;
 mod index;
-mod keys;
 mod mapped;
 mod names;
 #[cfg(test)]
@@ -31,7 +29,6 @@ pub use embedded::{
     WriteMode, resolve_range,
 };
 pub use error::ObjectsError;
-pub use keys::AccessKeys;
 pub use names::{MAX_KEY_LEN, check_bucket_name, check_key};
 pub use object_store;
 pub use shale_common::BucketMapping;

@@ -131,7 +131,7 @@ pub fn bootstrap(settings: &Settings) -> Result<Bootstrap, ServerError> {
     let created = existing.is_none();
     let credentials = existing.clone().unwrap_or_else(|| Credentials {
         access_key_id: random_access_key_id(),
-        secret_access_key: random_string(SECRET_ALPHABET, 40),
+        secret_access_key: shale_common::random::secret_access_key(),
         admin_password: None,
     });
 
@@ -191,35 +191,15 @@ pub async fn ensure_admin(
     Ok(())
 }
 
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn random_string(alphabet: &[u8], len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    // Rejection sampling keeps every character equally likely.
-    let limit = 256 - (256 % alphabet.len());
-    while out.len() < len {
-        let mut buf = [0u8; 64];
-        rand::fill(&mut buf);
-        for b in buf {
-            if (b as usize) < limit && out.len() < len {
-                out.push(alphabet[b as usize % alphabet.len()] as char);
-            }
-        }
-    }
-    out
-}
-
 fn random_access_key_id() -> String {
-    let upper: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    format!("AKIA{}", random_string(upper, 16))
+    shale_common::random::aws_id("AKIA")
 }
 
 /// A password Redshift would accept: 8 to 64 characters with an upper-case
 /// letter, a lower-case letter and a digit.
 fn generate_password() -> String {
     loop {
-        let p = random_string(ALNUM, 24);
+        let p = shale_common::random::string(shale_common::random::ALNUM, 24);
         if p.chars().any(|c| c.is_ascii_uppercase())
             && p.chars().any(|c| c.is_ascii_lowercase())
             && p.chars().any(|c| c.is_ascii_digit())

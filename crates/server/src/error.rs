@@ -26,6 +26,8 @@ pub enum ServerError {
     Engine(#[from] shale_engine::EngineError),
     #[error("buckets: {0}")]
     Objects(#[from] shale_objects::ObjectsError),
+    #[error("IAM: {0}")]
+    Iam(#[from] shale_iam::OpenError),
 }
 
 impl ServerError {

@@ -68,7 +68,9 @@ fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHALE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // s3s logs every error it answers (a 404, an AccessDenied)
+                // at ERROR; Shale logs the internal ones itself.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s::ops=off")),
         )
         .init();
     match cli.command {

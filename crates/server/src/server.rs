@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use shale_common::Settings;
 use shale_engine::{Engine, EngineConfig};
-use shale_objects::{AccessKeys, Registry};
+use shale_objects::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +20,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// A running Shale.
 pub struct Server {
     pg_addr: SocketAddr,
+    account: shale_iam::Account,
     aws_addr: SocketAddr,
     registry: Registry,
     credentials_path: PathBuf,
@@ -58,13 +59,29 @@ impl Server {
         let tls_files = tls::ensure_certificate(&boot.root, configured)?;
         let acceptor = tls::acceptor(&tls_files)?;
         let registry = open_registry(&boot.root.join("s3"), &settings)?;
-        let keys = AccessKeys::new([(
-            boot.credentials.access_key_id.clone(),
-            boot.credentials.secret_access_key.clone(),
-        )]);
+        // The `shale` profile's keys are the account root's. A new account
+        // gets the cluster's default role.
+        let iam_file = boot.root.join("iam.json");
+        let new_account = !iam_file.exists();
+        let account = shale_iam::Account::open(
+            &iam_file,
+            &settings.aws_account_id,
+            (
+                boot.credentials.access_key_id.clone(),
+                boot.credentials.secret_access_key.clone(),
+            ),
+        )?;
+        if new_account {
+            account
+                .create_default_role()
+                .map_err(|e| ServerError::Corrupt {
+                    path: iam_file.clone(),
+                    message: e.to_string(),
+                })?;
+        }
         let engine = Engine::open(
             EngineConfig::new(boot.root.join("warehouse"))
-                .with_objects(registry.clone(), keys.clone()),
+                .with_objects(registry.clone(), account.clone()),
         )
         .await?;
         crate::datadir::ensure_admin(&engine, &settings, &mut boot).await?;
@@ -96,7 +113,19 @@ impl Server {
             engine,
             settings.pg_auth,
             settings.pg_require_ssl,
+            account.clone(),
         ));
+        let cluster = shale_aws::Cluster {
+            identifier: shale_common::config::CLUSTER_IDENTIFIER.to_owned(),
+            address: pg_addr.ip().to_string(),
+            port: pg_addr.port(),
+            database: shale_engine::DEFAULT_DATABASE.to_owned(),
+            master_user: datadir::SUPERUSER.to_owned(),
+            created: std::fs::metadata(&boot.credentials_path)
+                .and_then(|m| m.modified())
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .unwrap_or_else(|_| chrono::Utc::now()),
+        };
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         tracker.spawn(pg::serve(
@@ -110,12 +139,14 @@ impl Server {
         tracker.spawn(shale_aws::serve(
             aws_listener,
             registry.clone(),
-            keys,
+            account.clone(),
+            cluster,
             shutdown.clone(),
             tracker.clone(),
         ));
         Ok(Server {
             pg_addr,
+            account: account.clone(),
             aws_addr,
             registry,
             credentials_path: boot.credentials_path,
@@ -133,6 +164,11 @@ impl Server {
     /// The address of the AWS-compatible API (S3).
     pub fn aws_addr(&self) -> SocketAddr {
         self.aws_addr
+    }
+
+    /// The AWS account: IAM entities, credentials, the cluster's roles.
+    pub fn account(&self) -> &shale_iam::Account {
+        &self.account
     }
 
     /// The bucket registry (embedded buckets and mapped ones).

@@ -101,7 +101,12 @@ pub(crate) async fn execute(session: &mut Session, copy: &CopyStatement) -> Resu
             }
         }
     }
-    check_authorization(&objects, &copy.authorization, "COPY")?;
+    let objects = check_authorization(
+        &objects,
+        &copy.authorization,
+        "COPY",
+        &session.current_user_name(),
+    )?;
     let source = S3Url::parse(&copy.source)?;
     let format = text_format(copy, &inputs)?;
 
@@ -306,20 +311,36 @@ fn input_columns(entry: &TableEntry, copy: &CopyStatement) -> Result<Vec<(usize,
     Ok(out)
 }
 
-/// Checks the authorization the statement gives.
+/// Checks the authorization the statement gives and returns `objects`
+/// acting as the identity it names: the role Redshift assumes for
+/// `IAM_ROLE` (the last of a chain; `default` is the cluster's default
+/// role), or the owner of the keys given. `db_user` is the session's user,
+/// named in Redshift's refusal to assume a role.
 pub(crate) fn check_authorization(
     objects: &Objects,
     authorization: &Option<Authorization>,
     verb: &str,
-) -> Result<()> {
-    match authorization {
-        None => Err(EngineError::sql(
-            SqlState::InternalError,
-            format!(
-                "{verb} needs authorization: IAM_ROLE, ACCESS_KEY_ID and SECRET_ACCESS_KEY, or CREDENTIALS"
-            ),
-        )),
-        Some(Authorization::IamRoleDefault) => Ok(()),
+    db_user: &str,
+) -> Result<Objects> {
+    let account = &objects.account;
+    let identity = match authorization {
+        None => {
+            return Err(EngineError::sql(
+                SqlState::InternalError,
+                format!(
+                    "{verb} needs authorization: IAM_ROLE, ACCESS_KEY_ID and SECRET_ACCESS_KEY, or CREDENTIALS"
+                ),
+            ));
+        }
+        Some(Authorization::IamRoleDefault) => {
+            let Some(default) = account.cluster_roles().default else {
+                return Err(EngineError::sql(
+                    SqlState::InternalError,
+                    "No default IAM role is set for the cluster: associate a role and make it the default (aws redshift modify-cluster-iam-roles --default-iam-role-arn), or name a role",
+                ));
+            };
+            assume_chain(account, std::slice::from_ref(&default), db_user)?
+        }
         Some(Authorization::IamRole(arns)) => {
             for arn in arns {
                 if !is_role_arn(arn) {
@@ -331,26 +352,110 @@ pub(crate) fn check_authorization(
                     ));
                 }
             }
-            Ok(())
+            assume_chain(account, arns, db_user)?
         }
         Some(Authorization::Keys {
             access_key_id,
             secret_access_key,
-            ..
-        }) => match objects.keys.secret_for(access_key_id) {
-            None => Err(s3_exception(
-                "The AWS Access Key Id you provided does not exist in our records.",
-                403,
-                "InvalidAccessKeyId",
-            )),
-            Some(secret) if secret != *secret_access_key => Err(s3_exception(
-                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-                403,
-                "SignatureDoesNotMatch",
-            )),
-            Some(_) => Ok(()),
-        },
+            session_token,
+        }) => keys_identity(
+            account,
+            access_key_id,
+            secret_access_key,
+            session_token.as_deref(),
+        )?,
+    };
+    let mut acting = objects.clone();
+    acting.grant = Some(Arc::new(crate::s3access::Grant {
+        account: account.clone(),
+        identity,
+    }));
+    Ok(acting)
+}
+
+/// The identity at the end of a role chain: Redshift assumes the first
+/// role, each role assumes the next.
+fn assume_chain(
+    account: &shale_iam::Account,
+    arns: &[String],
+    db_user: &str,
+) -> Result<shale_iam::Identity> {
+    let refused = |arn: &str| {
+        let message = format!(
+            "User arn:aws:redshift:{}:{}:dbuser:{}/{db_user} is not authorized to assume IAM Role {arn}",
+            shale_common::config::REGION,
+            account.id(),
+            shale_common::config::CLUSTER_IDENTIFIER,
+        );
+        let detail = format!(
+            "\n  -----------------------------------------------\n  error:  {message}\n  code:      8001\n  context:   IAM Role={arn}\n  query:     0\n  location:  xen_aws_credentials_mgr.cpp:0\n  process:   padbmaster [pid=0]\n  -----------------------------------------------\n"
+        );
+        EngineError::Sql {
+            state: SqlState::InternalError,
+            message,
+            detail: Some(detail),
+            hint: None,
+        }
+    };
+    let mut arns = arns.iter();
+    let Some(first) = arns.next() else {
+        return Err(EngineError::sql(
+            SqlState::InternalError,
+            "IAM_ROLE names no role",
+        ));
+    };
+    let mut identity = account
+        .assume_for_redshift(first)
+        .map_err(|_| refused(first))?;
+    for arn in arns {
+        identity = account
+            .may_assume(&identity, arn)
+            .map_err(|_| refused(arn))?;
     }
+    Ok(identity)
+}
+
+/// The owner of explicit keys, as S3 would check them: a known key, the
+/// right secret, and for temporary credentials the matching, unexpired
+/// session token.
+fn keys_identity(
+    account: &shale_iam::Account,
+    access_key_id: &str,
+    secret_access_key: &str,
+    session_token: Option<&str>,
+) -> Result<shale_iam::Identity> {
+    let Some(credential) = account.credential(access_key_id) else {
+        return Err(s3_exception(
+            "The AWS Access Key Id you provided does not exist in our records.",
+            403,
+            "InvalidAccessKeyId",
+        ));
+    };
+    if credential.secret != secret_access_key {
+        return Err(s3_exception(
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            403,
+            "SignatureDoesNotMatch",
+        ));
+    }
+    if session_token != credential.session_token.as_deref() {
+        return Err(s3_exception(
+            "The provided token is malformed or otherwise invalid.",
+            400,
+            "InvalidToken",
+        ));
+    }
+    if credential
+        .expiration
+        .is_some_and(|t| t <= chrono::Utc::now())
+    {
+        return Err(s3_exception(
+            "The provided token has expired.",
+            400,
+            "ExpiredToken",
+        ));
+    }
+    Ok(credential.identity)
 }
 
 fn is_role_arn(arn: &str) -> bool {
@@ -431,8 +536,10 @@ struct InputFile {
     size: u64,
 }
 
+/// The store of `bucket`, with every access authorized for the identity
+/// the statement acts as.
 pub(crate) fn bucket_store(objects: &Objects, bucket: &str) -> Result<Arc<dyn ObjectStore>> {
-    objects.registry.store(bucket).map_err(|e| match e {
+    let store = objects.registry.store(bucket).map_err(|e| match e {
         shale_objects::ObjectsError::NoSuchBucket(_) => {
             s3_exception("The specified bucket does not exist", 404, "NoSuchBucket")
         }
@@ -440,6 +547,14 @@ pub(crate) fn bucket_store(objects: &Objects, bucket: &str) -> Result<Arc<dyn Ob
             SqlState::InternalError,
             format!("S3ServiceException:{other}"),
         ),
+    })?;
+    Ok(match &objects.grant {
+        Some(grant) => Arc::new(crate::s3access::AuthorizedStore {
+            inner: store,
+            bucket: bucket.to_owned(),
+            grant: Arc::clone(grant),
+        }),
+        None => store,
     })
 }
 
@@ -447,6 +562,9 @@ pub(crate) fn object_error(e: object_store::Error) -> EngineError {
     match e {
         object_store::Error::NotFound { .. } => {
             s3_exception("The specified key does not exist.", 404, "NoSuchKey")
+        }
+        object_store::Error::PermissionDenied { .. } => {
+            s3_exception("Access Denied", 403, "AccessDenied")
         }
         other => EngineError::sql(
             SqlState::InternalError,

@@ -47,7 +47,12 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
             "UNLOAD is not available: this engine has no bucket registry",
         ));
     };
-    check_authorization(&objects, &u.authorization, "UNLOAD")?;
+    let objects = check_authorization(
+        &objects,
+        &u.authorization,
+        "UNLOAD",
+        &session.current_user_name(),
+    )?;
     if u.encrypted {
         return Err(EngineError::unsupported(
             "UNLOAD ENCRYPTED is not supported (objects are stored unencrypted)",
@@ -62,7 +67,14 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
     let dest = S3Url::parse(&u.to)?;
     let store = bucket_store(&objects, &dest.bucket)?;
 
-    let existing = list_prefix(&store, &dest.key).await?;
+    // ALLOWOVERWRITE alone needs no listing (so a role with s3:PutObject
+    // only may run it, as on Redshift); the emptiness check and CLEANPATH
+    // list the prefix.
+    let existing = if u.allow_overwrite && !u.clean_path {
+        Vec::new()
+    } else {
+        list_prefix(&store, &dest.key).await?
+    };
     if !existing.is_empty() {
         if u.clean_path {
             for meta in &existing {
@@ -413,8 +425,29 @@ impl std::io::Write for Drain {
     }
 }
 
-fn io_error(e: impl std::fmt::Display) -> EngineError {
+fn io_error<E: std::error::Error + 'static>(e: E) -> EngineError {
+    if denied(&e) {
+        return crate::handler::copy::s3_exception("Access Denied", 403, "AccessDenied");
+    }
     EngineError::sql(SqlState::InternalError, format!("S3ServiceException:{e}"))
+}
+
+/// Whether an object-store denial is behind `e` (writers wrap it in
+/// `io::Error`, Parquet in its own error).
+fn denied(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(os) = err.downcast_ref::<object_store::Error>() {
+            return matches!(os, object_store::Error::PermissionDenied { .. });
+        }
+        current = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    false
 }
 
 /// One part being written: the upload and the encoder in front of it.

@@ -3,6 +3,7 @@
 //! policies, and property tests that no input panics.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod conditions;
 mod eval;
 mod fuzz;

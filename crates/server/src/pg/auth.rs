@@ -25,7 +25,8 @@ use pgwire::api::auth::{
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use shale_common::{AuthMethod, RequireSsl, SqlState};
-use shale_engine::SessionInfo;
+use shale_engine::{SessionInfo, UserEntry};
+use shale_iam::{DbLogin, DbPassword};
 
 use super::errors::fatal;
 use super::handler::Connection;
@@ -130,6 +131,51 @@ impl AuthSource for UserAuthSource {
     }
 }
 
+/// Password checks for logins through temporary IAM credentials
+/// (`IAM:alice`, `IAMA:alice:grp`, `IAMR:role`): the password must be one
+/// the Redshift credentials API issued for that login name and not yet
+/// expired. The identity it yields is whom the login runs as.
+#[derive(Debug)]
+pub struct IamAuthSource {
+    account: shale_iam::Account,
+}
+
+#[async_trait]
+impl AuthSource<DbLogin> for IamAuthSource {
+    /// Never used: IAM logins are challenged for a cleartext password.
+    async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
+        Err(PgWireError::InvalidPassword(
+            login.user().unwrap_or_default().to_owned(),
+        ))
+    }
+
+    async fn verify_password(
+        &self,
+        login: &LoginInfo,
+        presented: &[u8],
+    ) -> PgWireResult<Option<DbLogin>> {
+        let user = login.user().unwrap_or_default();
+        let presented = std::str::from_utf8(presented)
+            .unwrap_or_default()
+            .trim_end_matches('\0');
+        match self.account.check_db_password(user, presented) {
+            DbPassword::Valid(grant) => Ok(Some(grant)),
+            DbPassword::Expired => {
+                tracing::info!(user = %user, "Temporary IAM credentials have expired.");
+                Err(PgWireError::InvalidPassword(user.to_owned()))
+            }
+            DbPassword::Unknown => Err(PgWireError::InvalidPassword(user.to_owned())),
+        }
+    }
+}
+
+/// Whether `user` is a login name the Redshift credentials API issues.
+fn is_iam_login(user: &str) -> bool {
+    ["IAM:", "IAMA:", "IAMR:"]
+        .iter()
+        .any(|p| user.starts_with(p))
+}
+
 /// The ParameterStatus messages sent after a successful login.
 #[derive(Debug)]
 pub struct RedshiftParameters {
@@ -187,6 +233,9 @@ pub struct Authenticator {
     md5: Arc<dyn AuthMechanismFactory>,
     scram: Arc<dyn AuthMechanismFactory>,
     cleartext: Arc<dyn AuthMechanismFactory>,
+    /// IAM logins: always a cleartext password, checked by `IamAuthSource`.
+    iam_driver: AuthDriver<RedshiftParameters, DbLogin>,
+    iam_cleartext: Arc<dyn AuthMechanismFactory<DbLogin>>,
 }
 
 impl Authenticator {
@@ -194,15 +243,22 @@ impl Authenticator {
         method: AuthMethod,
         require_ssl: RequireSsl,
         users: Users,
+        account: shale_iam::Account,
         connections: Arc<pgwire::api::ConnectionManager>,
     ) -> Self {
         let source = Arc::new(UserAuthSource {
             users: users.clone(),
             mock_key: random_bytes::<32>(),
         });
+        let iam_source = Arc::new(IamAuthSource { account });
         Authenticator {
             method,
             require_ssl,
+            iam_driver: AuthDriver::new(RedshiftParameters {
+                users: users.clone(),
+            })
+            .with_connection_manager(Arc::clone(&connections)),
+            iam_cleartext: Arc::new(CleartextPasswordAuth::new(iam_source)),
             driver: AuthDriver::new(RedshiftParameters { users })
                 .with_connection_manager(connections),
             md5: Arc::new(Md5PasswordAuth::new(Arc::clone(&source))),
@@ -268,12 +324,24 @@ impl StartupHandler for Connection {
                         ),
                     ));
                 }
-                let mechanism = match auth.method {
-                    AuthMethod::Md5 => auth.md5.create(),
-                    AuthMethod::ScramSha256 => auth.scram.create(),
-                    AuthMethod::Password => auth.cleartext.create(),
+                let started = if is_iam_login(&user) {
+                    let mechanism = auth.iam_cleartext.create();
+                    auth.iam_driver
+                        .begin_authentication(client, mechanism)
+                        .await
+                        .map(|_| ())
+                } else {
+                    let mechanism = match auth.method {
+                        AuthMethod::Md5 => auth.md5.create(),
+                        AuthMethod::ScramSha256 => auth.scram.create(),
+                        AuthMethod::Password => auth.cleartext.create(),
+                    };
+                    auth.driver
+                        .begin_authentication(client, mechanism)
+                        .await
+                        .map(|_| ())
                 };
-                if let Err(e) = auth.driver.begin_authentication(client, mechanism).await {
+                if let Err(e) = started {
                     tracing::debug!(error = %e, "Authentication could not start.");
                     return Err(login_failed(&user));
                 }
@@ -281,52 +349,42 @@ impl StartupHandler for Connection {
             }
             PgWireFrontendMessage::PasswordMessageFamily(msg) => {
                 let user = user_of(client);
+                if is_iam_login(&user) {
+                    return match auth.iam_driver.advance_authentication(client, msg).await {
+                        Ok(AuthOutcome::InProgress) => Ok(()),
+                        Ok(AuthOutcome::Authenticated {
+                            identity: Some(grant),
+                            final_message,
+                        }) => {
+                            let entry = self
+                                .shared
+                                .engine
+                                .prepare_iam_user(&grant.user, grant.auto_create, &grant.groups)
+                                .await
+                                .map_err(|e| fatal(e.sqlstate(), e.to_string()))?;
+                            let Some(entry) = entry else {
+                                tracing::info!(user = %user, "Temporary IAM credentials name a user that does not exist.");
+                                return Err(login_failed(&user));
+                            };
+                            self.admit(client, &auth.iam_driver, entry, final_message)
+                                .await
+                        }
+                        Ok(AuthOutcome::Authenticated { identity: None, .. }) => {
+                            Err(login_failed(&user))
+                        }
+                        Err(e) => {
+                            tracing::info!(user = %user, error = %e, "Login failed.");
+                            Err(login_failed(&user))
+                        }
+                    };
+                }
                 match auth.driver.advance_authentication(client, msg).await {
                     Ok(AuthOutcome::InProgress) => Ok(()),
                     Ok(AuthOutcome::Authenticated { final_message, .. }) => {
-                        let database = client
-                            .metadata()
-                            .get("database")
-                            .cloned()
-                            .unwrap_or_else(|| user.clone());
-                        if !self.shared.engine.has_database(&database) {
-                            return Err(fatal(
-                                SqlState::InvalidCatalogName,
-                                format!("database \"{database}\" does not exist"),
-                            ));
-                        }
                         let Some(entry) = self.shared.users.get(&user) else {
                             return Err(login_failed(&user));
                         };
-                        if let Some(limit) = entry.connection_limit
-                            && !entry.superuser
-                            && self.shared.engine.sessions_of(&user) >= limit as usize
-                        {
-                            return Err(fatal(
-                                SqlState::TooManyConnections,
-                                format!("too many connections for user \"{user}\""),
-                            ));
-                        }
-                        if !entry.superuser && !self.shared.engine.database_has_room(&database) {
-                            return Err(fatal(
-                                SqlState::TooManyConnections,
-                                format!("too many connections for database \"{database}\""),
-                            ));
-                        }
-                        auth.driver
-                            .complete_authentication(client, final_message)
-                            .await?;
-                        let (pid, _) = client.pid_and_secret_key();
-                        let info = SessionInfo {
-                            is_superuser: entry.superuser,
-                            application_name: client.metadata().get("application_name").cloned(),
-                            user_id: entry.id,
-                            user,
-                            database,
-                            backend_pid: pid,
-                        };
-                        self.open_session(info).await;
-                        Ok(())
+                        self.admit(client, &auth.driver, entry, final_message).await
                     }
                     Err(e) => {
                         tracing::info!(user = %user, error = %e, "Login failed.");
@@ -336,5 +394,66 @@ impl StartupHandler for Connection {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl Connection {
+    /// The checks after a verified password (the database exists, the
+    /// user's and the database's connection limits), then the end of the
+    /// startup and a session as `entry`.
+    async fn admit<C, I>(
+        &self,
+        client: &mut C,
+        driver: &AuthDriver<RedshiftParameters, I>,
+        entry: Arc<UserEntry>,
+        final_message: Option<pgwire::messages::startup::Authentication>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+        I: Send + 'static,
+    {
+        let user = entry.name.clone();
+        let database = client
+            .metadata()
+            .get("database")
+            .cloned()
+            .unwrap_or_else(|| user_of(client));
+        if !self.shared.engine.has_database(&database) {
+            return Err(fatal(
+                SqlState::InvalidCatalogName,
+                format!("database \"{database}\" does not exist"),
+            ));
+        }
+        if let Some(limit) = entry.connection_limit
+            && !entry.superuser
+            && self.shared.engine.sessions_of(&user) >= limit as usize
+        {
+            return Err(fatal(
+                SqlState::TooManyConnections,
+                format!("too many connections for user \"{user}\""),
+            ));
+        }
+        if !entry.superuser && !self.shared.engine.database_has_room(&database) {
+            return Err(fatal(
+                SqlState::TooManyConnections,
+                format!("too many connections for database \"{database}\""),
+            ));
+        }
+        driver
+            .complete_authentication(client, final_message)
+            .await?;
+        let (pid, _) = client.pid_and_secret_key();
+        let info = SessionInfo {
+            is_superuser: entry.superuser,
+            application_name: client.metadata().get("application_name").cloned(),
+            user_id: entry.id,
+            user,
+            database,
+            backend_pid: pid,
+        };
+        self.open_session(info).await;
+        Ok(())
     }
 }

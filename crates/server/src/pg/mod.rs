@@ -155,11 +155,18 @@ impl Shared {
         engine: Arc<Engine>,
         method: shale_common::AuthMethod,
         require_ssl: shale_common::RequireSsl,
+        account: shale_iam::Account,
     ) -> Self {
         let connections = Arc::new(ConnectionManager::new());
         let users = Users::new(Arc::clone(&engine));
         Shared {
-            auth: Authenticator::new(method, require_ssl, users.clone(), Arc::clone(&connections)),
+            auth: Authenticator::new(
+                method,
+                require_ssl,
+                users.clone(),
+                account,
+                Arc::clone(&connections),
+            ),
             engine,
             users,
             connections,

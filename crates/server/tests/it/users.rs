@@ -288,13 +288,14 @@ async fn secrets_never_reach_the_logs() {
             .expect("a free port")
     };
     let pg_port = port(());
+    let aws_port = port(());
     let admin_password = "Admin-Secret-77";
     let mut child = Command::new(env!("CARGO_BIN_EXE_shale"))
         .arg("serve")
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .args(["--pg-port", &pg_port.to_string()])
-        .args(["--aws-port", &port(()).to_string()])
+        .args(["--aws-port", &aws_port.to_string()])
         .args(["--http-port", &port(()).to_string()])
         .env("SHALE_ADMIN_PASSWORD", admin_password)
         .env("SHALE_LOG", "trace")
@@ -332,17 +333,67 @@ async fn secrets_never_reach_the_logs() {
             .await
             .is_err()
     );
+    // IAM's secrets: an access key's secret, a temporary database
+    // password (used to log in), the account root's secret.
+    let credentials =
+        std::fs::read_to_string(dir.path().join("data/credentials")).expect("credentials");
+    let value = |key: &str| {
+        credentials
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().to_string())
+            })
+            .expect("key in credentials")
+    };
+    let root = (value("aws_access_key_id"), value("aws_secret_access_key"));
+    let aws = std::net::SocketAddr::from(([127, 0, 0, 1], aws_port));
+    let call = |service: &'static str, form: &'static str| {
+        let root = root.clone();
+        async move { crate::harness::aws_call(aws, (&root.0, &root.1, None), service, form).await }
+    };
+    call(
+        "iam",
+        "Action=CreateUser&Version=2010-05-08&UserName=logged",
+    )
+    .await;
+    let (_, body) = call(
+        "iam",
+        "Action=CreateAccessKey&Version=2010-05-08&UserName=logged",
+    )
+    .await;
+    let key_secret = crate::harness::xml_text(&body, "SecretAccessKey")
+        .expect("a secret")
+        .to_owned();
+    let (_, body) = call(
+        "redshift",
+        "Action=GetClusterCredentials&Version=2012-12-01&DbUser=fred&ClusterIdentifier=shale",
+    )
+    .await;
+    let db_password = crate::harness::xml_text(&body, "DbPassword")
+        .expect("a password")
+        .to_owned();
+    connect(&config("IAM:fred", &db_password))
+        .await
+        .expect("fred logs in through IAM");
     drop(admin);
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log_path).expect("read log");
     assert!(text.contains("Login failed"), "the log was written at all");
+    assert!(
+        text.contains("GetClusterCredentials"),
+        "API calls were logged"
+    );
     for secret in [
         admin_password,
         "Fred-Secret-1",
         "Fred-Secret-2",
         "Wrong-Secret-3",
         "Stranger-Secret-4",
+        &key_secret,
+        &db_password,
+        &root.1,
     ] {
         assert!(!text.contains(secret), "{secret} is in the log");
     }
