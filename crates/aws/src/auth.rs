@@ -124,7 +124,23 @@ impl S3Access for Policy {
         let Some((action, resource)) = shale_iam::s3_authorization(op, bucket, key) else {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
-        authorize(&self.0, &identity, action, &resource)
+        let mut request =
+            Request::new(action, resource).with_context("aws:SecureTransport", "false");
+        // A listing's parameters are condition keys (`s3:prefix`, ...).
+        if action == "s3:ListBucket"
+            && let Some(query) = cx.uri().query()
+        {
+            for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+                if matches!(k.as_ref(), "prefix" | "delimiter" | "max-keys") {
+                    request = request.with_context(format!("s3:{k}"), v.into_owned());
+                }
+            }
+        }
+        if self.0.authorize(&identity, &request).is_allowed() {
+            Ok(())
+        } else {
+            Err(s3_error!(AccessDenied, "Access Denied"))
+        }
     }
 }
 

@@ -54,6 +54,38 @@ pub fn is_md5_form(s: &str) -> bool {
     s.len() == 35 && s.starts_with("md5") && s[3..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The stored form (`<digest>|<salt>`, lower-case hex) of the part after
+/// `sha256|` in Redshift's `sha256|<digest>|<salt>` password: a 256-bit
+/// digest and a 256-bit salt, both in hex.
+pub fn sha256_form(digest_and_salt: &str) -> Option<String> {
+    let (digest, salt) = digest_and_salt.split_once('|')?;
+    let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex64(digest) && hex64(salt)).then(|| {
+        format!(
+            "{}|{}",
+            digest.to_ascii_lowercase(),
+            salt.to_ascii_lowercase()
+        )
+    })
+}
+
+/// Whether `password` matches a stored `<digest>|<salt>`: the digest is
+/// SHA-256 of the password's bytes followed by the salt's, as Redshift's
+/// digest authentication computes it.
+pub fn check_sha256(password: &str, stored: &str) -> bool {
+    let Some((digest, salt)) = stored.split_once('|') else {
+        return false;
+    };
+    let Ok(salt) = hex::decode(salt) else {
+        return false;
+    };
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(password.as_bytes());
+    ctx.update(&salt);
+    let computed = hex::encode(ctx.finish());
+    constant_time_eq(computed.as_bytes(), digest.as_bytes())
+}
+
 /// `md5` + hex(md5(password || user)), as PostgreSQL and Redshift store it.
 pub fn md5_hash(user: &str, password: &str) -> String {
     format!("md5{:x}", md5::compute(format!("{password}{user}")))

@@ -88,7 +88,10 @@ fn users(catalog: &Catalog, shadow: bool, info: bool) -> Result<RecordBatch> {
         .iter()
         .map(|u| {
             if shadow {
-                u.password.as_ref().map(|p| p.md5.clone())
+                u.password.as_ref().map(|p| match &p.sha256 {
+                    Some(s) if p.md5.is_empty() => format!("sha256|{s}"),
+                    _ => p.md5.clone(),
+                })
             } else {
                 Some("********".to_string())
             }

@@ -570,14 +570,29 @@ impl Account {
         };
         let refs: Vec<&PolicyDocument> = docs.iter().map(Arc::as_ref).collect();
         let mut request = request.clone();
+        let arn = self.arn_of(identity);
         if request.principal.is_none() {
-            request.principal = Some(Principal::Aws(self.arn_of(identity)));
+            request.principal = Some(Principal::Aws(arn.clone()));
         }
+        // The global condition keys every request carries.
+        let now = Utc::now();
+        let mut global = vec![
+            ("aws:PrincipalArn", arn),
+            ("aws:PrincipalAccount", self.id().to_owned()),
+            (
+                "aws:CurrentTime",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            ("aws:EpochTime", now.timestamp().to_string()),
+        ];
         if let Identity::User(name) = identity {
+            global.push(("aws:username", name.clone()));
+        }
+        for (k, v) in global {
             request
                 .context
-                .entry("aws:username".to_owned())
-                .or_insert_with(|| vec![name.clone()]);
+                .entry(k.to_owned())
+                .or_insert_with(|| vec![v]);
         }
         evaluate(&refs, &request)
     }

@@ -61,6 +61,11 @@ pub struct PasswordHash {
     /// A SCRAM-SHA-256 verifier, when the password was given in clear text.
     #[serde(default)]
     pub scram: Option<String>,
+    /// `<digest>|<salt>` (hex) when the password was given in Redshift's
+    /// `sha256|<digest>|<salt>` form: only a clear-text password presented
+    /// at login can be checked against it.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 /// A database, beyond the schemas in it.

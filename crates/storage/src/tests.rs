@@ -268,6 +268,7 @@ fn user(storage: &Storage, name: &str) -> UserEntry {
         password: Some(PasswordHash {
             md5: "md5153c434b4b77c89e6b94f12c5393af5b".into(),
             scram: None,
+            sha256: None,
         }),
         valid_until: None,
         connection_limit: Some(3),

@@ -181,6 +181,7 @@ pub(crate) fn password_hash(user: &str, clear: &str) -> PasswordHash {
     PasswordHash {
         md5: password::md5_hash(user, clear),
         scram: Some(password::scram_verifier(clear)),
+        sha256: None,
     }
 }
 
@@ -233,13 +234,21 @@ fn password_of(user: &str, spec: &PasswordSpec, superuser: bool) -> Result<Optio
         return Ok(Some(PasswordHash {
             md5: text.to_lowercase(),
             scram: None,
+            sha256: None,
         }));
     }
     let clear = match text.strip_prefix("sha256|") {
         Some(rest) if rest.contains('|') => {
-            return Err(EngineError::unsupported(
-                "passwords given as a SHA-256 digest and salt are not supported; give the password as 'sha256|<password>', in MD5 form or in clear text",
-            ));
+            return match password::sha256_form(rest) {
+                Some(stored) => Ok(Some(PasswordHash {
+                    md5: String::new(),
+                    scram: None,
+                    sha256: Some(stored),
+                })),
+                None => Err(invalid(
+                    "invalid SHA-256 password: expected 'sha256|<64 hex digits of the digest>|<64 hex digits of the 256-bit salt>'",
+                )),
+            };
         }
         Some(rest) => rest,
         None => text.as_str(),
@@ -384,7 +393,7 @@ fn alter_user(session: &mut Session, name: &str, change: &AlterUser) -> Result<(
             }
             user.name = new.clone();
             // The MD5 hash is salted with the name.
-            if let Some(p) = &mut user.password {
+            if let Some(p) = user.password.as_mut().filter(|p| !p.md5.is_empty()) {
                 p.md5.clear();
                 session.notice(
                     "NOTICE",

@@ -377,3 +377,64 @@ fn a_corrupt_file_is_refused_at_open() {
     let err = Account::open(&file, ACCOUNT, root).unwrap_err();
     assert!(err.to_string().contains("corrupt"), "{err}");
 }
+
+#[test]
+fn roles_chain_when_each_trusts_the_last_and_may_assume_it() {
+    let a = account();
+    a.create_role("first", None, REDSHIFT_TRUST, "", None)
+        .unwrap();
+    let trusts_first = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:role/first"}, "Action": "sts:AssumeRole"}]}"#;
+    a.create_role("second", None, trusts_first, "", None)
+        .unwrap();
+    let first = a.assume_for_redshift("arn:aws:iam::123456789012:role/first");
+    assert_eq!(first, Err(AssumeRefusal::NotAssociated));
+    a.modify_cluster_roles(
+        &["arn:aws:iam::123456789012:role/first".to_owned()],
+        &[],
+        None,
+    )
+    .unwrap();
+    let first = a
+        .assume_for_redshift("arn:aws:iam::123456789012:role/first")
+        .unwrap();
+    let second = "arn:aws:iam::123456789012:role/second";
+    // Trusted, but the first role's own policies do not allow sts:AssumeRole.
+    assert_eq!(a.may_assume(&first, second), Err(AssumeRefusal::NotTrusted));
+    a.put_inline(
+        Target::Role("first"),
+        "chain",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+            "Resource": "arn:aws:iam::123456789012:role/second"}]}"#,
+    )
+    .unwrap();
+    let chained = a.may_assume(&first, second).unwrap();
+    assert!(matches!(chained, Identity::AssumedRole { ref role, .. } if role == "second"));
+    // The second role does not trust the root.
+    assert!(a.may_assume(&Identity::Root, second).is_err());
+}
+
+#[test]
+fn conditions_see_the_global_keys() {
+    let a = account();
+    a.create_user("ann", None).unwrap();
+    a.put_inline(
+        Target::User("ann"),
+        "dated",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"},
+            "StringEquals": {"aws:PrincipalAccount": "123456789012"}}}]}"#,
+    )
+    .unwrap();
+    let who = Identity::User("ann".to_owned());
+    let get = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+    assert_eq!(a.authorize(&who, &get), Decision::Allow);
+    a.put_inline(
+        Target::User("ann"),
+        "dated",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(a.authorize(&who, &get), Decision::ImplicitDeny);
+}

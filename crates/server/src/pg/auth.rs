@@ -30,7 +30,9 @@ use shale_iam::{DbLogin, DbPassword};
 
 use super::errors::fatal;
 use super::handler::Connection;
-use shale_common::password::{ScramVerifier, check_md5, md5_challenge_response, md5_hash};
+use shale_common::password::{
+    ScramVerifier, check_md5, check_sha256, md5_challenge_response, md5_hash,
+};
 
 use crate::users::Users;
 
@@ -60,9 +62,12 @@ impl AuthSource for UserAuthSource {
             .with_password(user)
             .and_then(|u| u.password.clone())
         {
-            Some(p) => p.md5,
+            // An empty MD5 form (cleared by a rename, or a SHA-256-only
+            // password) must not be usable: its challenge response would be
+            // computable without any password.
+            Some(p) if !p.md5.is_empty() => p.md5,
             // Unknown users get a hash nobody can match.
-            None => md5_hash(user, &format!("{:x?}", random_bytes::<16>())),
+            _ => md5_hash(user, &format!("{:x?}", random_bytes::<16>())),
         };
         Ok(Password::new(
             Some(salt.to_vec()),
@@ -85,10 +90,15 @@ impl AuthSource for UserAuthSource {
         ) {
             (Some(stored), Ok(p)) => {
                 let p = p.trim_end_matches('\0');
-                match stored.scram.as_deref().and_then(ScramVerifier::parse) {
+                if !stored.md5.is_empty() {
+                    check_md5(user, p, &stored.md5)
+                } else if let Some(v) = stored.scram.as_deref().and_then(ScramVerifier::parse) {
                     // The MD5 form is cleared when a user is renamed.
-                    Some(v) if stored.md5.is_empty() => v.check(p),
-                    _ => check_md5(user, p, &stored.md5),
+                    v.check(p)
+                } else if let Some(s) = &stored.sha256 {
+                    check_sha256(p, s)
+                } else {
+                    false
                 }
             }
             _ => false,
@@ -324,6 +334,17 @@ impl StartupHandler for Connection {
                         ),
                     ));
                 }
+                // Under the MD5 method, a password without an MD5 form (cleared
+                // by a rename, or given as a SHA-256 digest) is checked as
+                // PostgreSQL would: by SCRAM when there is a verifier, else
+                // (the SHA-256 digest) as a clear-text password. The SCRAM
+                // method never falls back.
+                let stored = self
+                    .shared
+                    .users
+                    .with_password(&user)
+                    .and_then(|u| u.password.clone());
+                let without_md5 = stored.as_ref().filter(|p| p.md5.is_empty());
                 let started = if is_iam_login(&user) {
                     let mechanism = auth.iam_cleartext.create();
                     auth.iam_driver
@@ -332,6 +353,10 @@ impl StartupHandler for Connection {
                         .map(|_| ())
                 } else {
                     let mechanism = match auth.method {
+                        AuthMethod::Md5 if without_md5.is_some_and(|p| p.scram.is_some()) => {
+                            auth.scram.create()
+                        }
+                        AuthMethod::Md5 if without_md5.is_some() => auth.cleartext.create(),
                         AuthMethod::Md5 => auth.md5.create(),
                         AuthMethod::ScramSha256 => auth.scram.create(),
                         AuthMethod::Password => auth.cleartext.create(),

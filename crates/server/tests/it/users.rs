@@ -86,6 +86,64 @@ async fn created_users_log_in_with_their_own_rights() {
                 .expect_err("refused");
             assert_eq!(db_error(&err), login_failed(user), "{method:?} {user}");
         }
+        // Redshift's SHA-256 form: a digest of the password and a 256-bit
+        // salt. Checked from a clear-text password (asked for under MD5 and
+        // cleartext, refused under SCRAM, which has no verifier for it).
+        let salt = [7u8; 32];
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"Sha256-Secret9");
+        ctx.update(&salt);
+        let digest: String = ctx
+            .finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+        admin
+            .batch_execute(&format!(
+                "create user shauser password 'sha256|{digest}|{salt_hex}'"
+            ))
+            .await
+            .expect("sha256 form");
+        let sha = connect(&as_user(&server, "shauser", "Sha256-Secret9")).await;
+        match method {
+            AuthMethod::ScramSha256 => {
+                assert_eq!(
+                    db_error(&sha.expect_err("no verifier")),
+                    login_failed("shauser")
+                )
+            }
+            _ => {
+                sha.unwrap_or_else(|e| panic!("{method:?}: sha256 user logs in: {e}"));
+            }
+        }
+        let err = connect(&as_user(&server, "shauser", "Sha256-Secret8"))
+            .await
+            .expect_err("wrong password");
+        assert_eq!(db_error(&err), login_failed("shauser"));
+        let err = admin
+            .batch_execute("create user badsha password 'sha256|abc|def'")
+            .await
+            .expect_err("malformed");
+        assert_eq!(db_error(&err).0, "22023");
+
+        // A rename clears the MD5 form (it is salted with the name); the
+        // SCRAM verifier still checks the password, under every method.
+        admin
+            .batch_execute(
+                "create user before password 'abcD1234'; alter user before rename to after",
+            )
+            .await
+            .expect("rename");
+        connect(&as_user(&server, "after", "abcD1234"))
+            .await
+            .unwrap_or_else(|e| panic!("{method:?}: a renamed user logs in: {e}"));
+        let err = connect(&as_user(&server, "after", "abcD12345"))
+            .await
+            .expect_err("wrong password");
+        assert_eq!(db_error(&err), login_failed("after"));
+
         // A password given in MD5 form has no SCRAM verifier.
         let hashed = connect(&as_user(&server, "user1", "ez")).await;
         match method {
