@@ -251,7 +251,12 @@ def test_assumed_role_credentials_sign_requests_until_refused(shale_server, s3_b
     }
     role_arn = iam.create_role(RoleName=f"reader-{s}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     iam.attach_role_policy(RoleName=f"reader-{s}", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
-    out = shale_server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="job", DurationSeconds=900)
+    # The root may not assume roles; an IAM user allowed to may.
+    with pytest.raises(ClientError) as e:
+        shale_server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="job")
+    assert _code(e.value) == "AccessDenied" and "root accounts" in str(e.value)
+    assumer = _assuming_user(shale_server, s)
+    out = shale_server.client("sts", assumer).assume_role(RoleArn=role_arn, RoleSessionName="job", DurationSeconds=900)
     c = out["Credentials"]
     assert c["AccessKeyId"].startswith("ASIA")
     assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader-{s}/job"
@@ -272,8 +277,22 @@ def test_assumed_role_credentials_sign_requests_until_refused(shale_server, s3_b
     # A service-only trust policy lets no one in the account assume the role.
     iam.create_role(RoleName=f"svc-{s}", AssumeRolePolicyDocument=json.dumps(REDSHIFT_TRUST))
     with pytest.raises(ClientError) as e:
-        shale_server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/svc-{s}", RoleSessionName="x1")
+        shale_server.client("sts", assumer).assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/svc-{s}", RoleSessionName="x1")
     assert _code(e.value) == "AccessDenied"
+    # The role ARN must be the role's own: another case or path names no role.
+    with pytest.raises(ClientError) as e:
+        shale_server.client("sts", assumer).assume_role(RoleArn=role_arn.upper().replace("ARN:AWS:IAM", "arn:aws:iam"), RoleSessionName="x2")
+    assert _code(e.value) == "AccessDenied"
+    # Deleting the role ends its sessions.
+    iam.detach_role_policy(RoleName=f"reader-{s}", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    iam.delete_role(RoleName=f"reader-{s}")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=name, Key="k")
+    assert _code(e.value) == "InvalidAccessKeyId"
+    # Descriptions that XML could not carry are refused up front.
+    with pytest.raises(ClientError) as e:
+        iam.create_role(RoleName=f"ctl-{s}", Description="bell\x07", AssumeRolePolicyDocument=json.dumps(trust))
+    assert _code(e.value) == "ValidationError"
     # Malformed documents are refused with IAM's code.
     with pytest.raises(ClientError) as e:
         iam.create_policy(PolicyName=f"bad-{s}", PolicyDocument="{not json")
@@ -282,6 +301,21 @@ def test_assumed_role_credentials_sign_requests_until_refused(shale_server, s3_b
     with pytest.raises(ClientError) as e:
         shale_server.client("iam", (shale_server.aws_keys()[0], "wrong")).list_roles()
     assert _code(e.value) == "SignatureDoesNotMatch"
+
+
+def _assuming_user(server, s: str):
+    """An IAM user allowed sts:AssumeRole on any role (the root may not
+    assume roles), and its keys."""
+    iam = server.client("iam")
+    iam.create_user(UserName=f"assumer-{s}")
+    key = iam.create_access_key(UserName=f"assumer-{s}")["AccessKey"]
+    iam.put_user_policy(
+        UserName=f"assumer-{s}",
+        PolicyName="assume",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}),
+    )
+    return key["AccessKeyId"], key["SecretAccessKey"]
 
 
 def _iam_login_user(server, s: str, db_user: str, groups=(), auto_create=True):
@@ -346,9 +380,11 @@ def test_redshift_connector_iam_login_with_auto_create_and_groups(shale_server, 
         conn.rollback()
     finally:
         conn.close()
-    # The user was created with its password disabled.
+    # The user was created with its password disabled, and the group was
+    # joined for that session only.
     rows = _sql(shale_server, f"select usename, passwd from pg_shadow where usename = '{db_user}'")
     assert rows == [(db_user, None)], rows
+    assert _sql(shale_server, f"select has_table_privilege('{db_user}', '{table}', 'select')") == [(False,)]
 
     # The same credentials call by hand: a JoinGroup the policy lacks is refused.
     redshift = shale_server.client("redshift", (key_id, secret))
@@ -367,6 +403,12 @@ def test_redshift_connector_iam_login_with_auto_create_and_groups(shale_server, 
 
     creds = redshift.get_cluster_credentials(DbUser=db_user, DbName="dev", ClusterIdentifier="shale")
     assert creds["DbUser"] == f"IAM:{db_user}"
+    # Issued for dev: another database does not take them.
+    other_db = f"other_{s}"
+    _sql(shale_server, f"CREATE DATABASE {other_db}")
+    with pytest.raises(psycopg2.OperationalError) as e:
+        psycopg2.connect(**shale_server.psycopg2_kwargs(user=creds["DbUser"], password=creds["DbPassword"], dbname=other_db))
+    assert "password authentication failed" in str(e.value)
     # psycopg2 with the returned name and password; a wrong password fails
     # like any other.
     conn = psycopg2.connect(**shale_server.psycopg2_kwargs(user=creds["DbUser"], password=creds["DbPassword"]))
@@ -440,7 +482,8 @@ def test_role_session_credentials_log_in_as_in_seed_000(shale_server, trust_serv
             {"Effect": "Allow", "Action": "redshift-serverless:GetCredentials", "Resource": "*"},
         ]}),
     )
-    c = shale_server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="job")["Credentials"]
+    c = shale_server.client("sts", _assuming_user(shale_server, s)).assume_role(
+        RoleArn=role_arn, RoleSessionName="job")["Credentials"]
     _sql(shale_server, f"CREATE USER {db_user} PASSWORD DISABLE")
 
     conn = redshift_connector.connect(

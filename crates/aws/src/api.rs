@@ -163,7 +163,7 @@ fn authenticate(account: &Account, req: &SignedRequest<'_>) -> Result<Identity, 
         .headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    if token != credential.session_token.as_deref() {
+    if !crate::auth::tokens_match(token, credential.session_token.as_deref()) {
         return Err(invalid_token());
     }
     if credential
@@ -182,11 +182,19 @@ fn authenticate(account: &Account, req: &SignedRequest<'_>) -> Result<Identity, 
 fn failure(service: Service, e: &ApiError) -> HttpResponse {
     match service {
         Service::RedshiftServerless => {
+            // The JSON protocol's names for the signing errors.
+            let code = match e.code {
+                "InvalidClientTokenId" | "MissingAuthenticationToken" => {
+                    "UnrecognizedClientException"
+                }
+                "SignatureDoesNotMatch" | "IncompleteSignature" => "InvalidSignatureException",
+                other => other,
+            };
             let mut resp = json_response(
                 e.status,
-                &serde_json::json!({ "__type": e.code, "message": e.message }),
+                &serde_json::json!({ "__type": code, "message": e.message }),
             );
-            if let Ok(v) = http::HeaderValue::from_str(e.code) {
+            if let Ok(v) = http::HeaderValue::from_str(code) {
                 resp.headers_mut().insert("x-amzn-errortype", v);
             }
             resp

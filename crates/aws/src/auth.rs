@@ -45,7 +45,7 @@ pub(crate) fn identity(
             "The AWS Access Key Id you provided does not exist in our records."
         )
     })?;
-    if token != credential.session_token.as_deref() {
+    if !tokens_match(token, credential.session_token.as_deref()) {
         return Err(s3_error!(
             InvalidToken,
             "The provided token is malformed or otherwise invalid."
@@ -58,6 +58,17 @@ pub(crate) fn identity(
         return Err(s3_error!(ExpiredToken, "The provided token has expired."));
     }
     Ok(credential.identity)
+}
+
+/// Whether the session token a request carries is the one its key was
+/// issued with (both absent for long-term keys), compared in constant time.
+pub(crate) fn tokens_match(given: Option<&str>, issued: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (given, issued) {
+        (None, None) => true,
+        (Some(g), Some(i)) => bool::from(g.as_bytes().ct_eq(i.as_bytes())),
+        _ => false,
+    }
 }
 
 /// Refuses with S3's AccessDenied unless `identity` may do `action` on

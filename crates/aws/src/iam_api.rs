@@ -81,6 +81,30 @@ impl Api<'_> {
         format!("arn:aws:iam::{}:{kind}/{name}", self.account.id())
     }
 
+    /// The ARN an entity about to be created will have: `Path` included.
+    fn new_arn(&self, kind: &str, name: &str) -> String {
+        let path = self.params.get("Path").unwrap_or("/");
+        format!("arn:aws:iam::{}:{kind}{path}{name}", self.account.id())
+    }
+
+    /// The real ARN of the user `name` (its path, the case it was created
+    /// with), so that policies are matched against what the action
+    /// touches; the name as given when there is no such user.
+    fn user_resource(&self, name: &str) -> String {
+        match self.account.user(name) {
+            Ok(u) => self.account.user_arn(&u),
+            Err(_) => self.arn("user", name),
+        }
+    }
+
+    /// The real ARN of the role `name`, as [`Self::user_resource`].
+    fn role_resource(&self, name: &str) -> String {
+        match self.account.role(name) {
+            Ok(r) => self.account.role_arn(&r),
+            Err(_) => self.arn("role", name),
+        }
+    }
+
     /// `UserName`, or the calling user when it is omitted.
     fn user_name(&self) -> Result<String, ApiError> {
         if let Some(name) = self.params.get("UserName") {
@@ -138,7 +162,7 @@ impl Api<'_> {
 
     fn create_user(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.params.required("UserName")?;
-        self.require("CreateUser", &self.arn("user", name))?;
+        self.require("CreateUser", &self.new_arn("user", name))?;
         let user = self.account.create_user(name, self.params.get("Path"))?;
         self.user_xml(x, &user);
         Ok(())
@@ -146,7 +170,7 @@ impl Api<'_> {
 
     fn get_user(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.user_name()?;
-        self.require("GetUser", &self.arn("user", &name))?;
+        self.require("GetUser", &self.user_resource(&name))?;
         let user = self.account.user(&name)?;
         self.user_xml(x, &user);
         Ok(())
@@ -172,13 +196,13 @@ impl Api<'_> {
 
     fn delete_user(&self) -> Result<(), ApiError> {
         let name = self.params.required("UserName")?;
-        self.require("DeleteUser", &self.arn("user", name))?;
+        self.require("DeleteUser", &self.user_resource(name))?;
         Ok(self.account.delete_user(name)?)
     }
 
     fn create_access_key(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.user_name()?;
-        self.require("CreateAccessKey", &self.arn("user", &name))?;
+        self.require("CreateAccessKey", &self.user_resource(&name))?;
         let key = self.account.create_access_key(&name)?;
         x.node("AccessKey", |x| {
             x.leaf("UserName", &key.user)
@@ -192,7 +216,7 @@ impl Api<'_> {
 
     fn list_access_keys(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.user_name()?;
-        self.require("ListAccessKeys", &self.arn("user", &name))?;
+        self.require("ListAccessKeys", &self.user_resource(&name))?;
         let keys = self.account.access_keys(&name)?;
         x.node("AccessKeyMetadata", |x| {
             for k in &keys {
@@ -216,14 +240,14 @@ impl Api<'_> {
             "Inactive" => false,
             other => return Err(ApiError::invalid("Status", other)),
         };
-        self.require("UpdateAccessKey", &self.arn("user", &name))?;
+        self.require("UpdateAccessKey", &self.user_resource(&name))?;
         Ok(self.account.set_access_key_active(&name, id, active)?)
     }
 
     fn delete_access_key(&self) -> Result<(), ApiError> {
         let name = self.user_name()?;
         let id = self.params.required("AccessKeyId")?;
-        self.require("DeleteAccessKey", &self.arn("user", &name))?;
+        self.require("DeleteAccessKey", &self.user_resource(&name))?;
         Ok(self.account.delete_access_key(&name, id)?)
     }
 
@@ -232,7 +256,7 @@ impl Api<'_> {
     fn create_role(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.params.required("RoleName")?;
         let trust = self.params.required("AssumeRolePolicyDocument")?;
-        self.require("CreateRole", &self.arn("role", name))?;
+        self.require("CreateRole", &self.new_arn("role", name))?;
         let role = self.account.create_role(
             name,
             self.params.get("Path"),
@@ -246,7 +270,7 @@ impl Api<'_> {
 
     fn get_role(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.params.required("RoleName")?;
-        self.require("GetRole", &self.arn("role", name))?;
+        self.require("GetRole", &self.role_resource(name))?;
         let role = self.account.role(name)?;
         x.node("Role", |x| self.role_fields(x, &role));
         Ok(())
@@ -267,14 +291,14 @@ impl Api<'_> {
 
     fn delete_role(&self) -> Result<(), ApiError> {
         let name = self.params.required("RoleName")?;
-        self.require("DeleteRole", &self.arn("role", name))?;
+        self.require("DeleteRole", &self.role_resource(name))?;
         Ok(self.account.delete_role(name)?)
     }
 
     fn update_trust(&self) -> Result<(), ApiError> {
         let name = self.params.required("RoleName")?;
         let doc = self.params.required("PolicyDocument")?;
-        self.require("UpdateAssumeRolePolicy", &self.arn("role", name))?;
+        self.require("UpdateAssumeRolePolicy", &self.role_resource(name))?;
         Ok(self.account.update_trust(name, doc)?)
     }
 
@@ -283,7 +307,7 @@ impl Api<'_> {
     fn create_policy(&self, x: &mut Xml) -> Result<(), ApiError> {
         let name = self.params.required("PolicyName")?;
         let doc = self.params.required("PolicyDocument")?;
-        self.require("CreatePolicy", &self.arn("policy", name))?;
+        self.require("CreatePolicy", &self.new_arn("policy", name))?;
         let policy = self.account.create_policy(
             name,
             self.params.get("Path"),
@@ -366,10 +390,10 @@ impl Api<'_> {
     fn target(&self, action: &str) -> Result<(Target<'_>, String), ApiError> {
         if action.contains("Role") {
             let name = self.params.required("RoleName")?;
-            Ok((Target::Role(name), self.arn("role", name)))
+            Ok((Target::Role(name), self.role_resource(name)))
         } else {
             let name = self.params.required("UserName")?;
-            Ok((Target::User(name), self.arn("user", name)))
+            Ok((Target::User(name), self.user_resource(name)))
         }
     }
 

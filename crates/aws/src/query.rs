@@ -191,6 +191,8 @@ fn escape_into(out: &mut String, text: &str) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\r' => out.push_str("&#13;"),
+            // XML 1.0 cannot carry other control characters at all.
+            c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }

@@ -218,7 +218,21 @@ impl Api<'_> {
             .params
             .get("DefaultIamRoleArn")
             .map(|d| (!d.is_empty()).then(|| d.to_owned()));
-        self.account.modify_cluster_roles(&add, &remove, default)?;
+        // Handing a role to Redshift is passing it: every database user's
+        // `IAM_ROLE default` would run as it.
+        for arn in add.iter().chain(default.iter().flatten()) {
+            let request = Request::new("iam:PassRole", arn.as_str())
+                .with_context("iam:PassedToService", shale_iam::REDSHIFT_SERVICE);
+            self.require("iam:PassRole", arn, request)?;
+        }
+        self.account
+            .modify_cluster_roles(&add, &remove, default)
+            .map_err(|e| match e.code {
+                // Redshift's names for IAM's refusals.
+                "InvalidInput" => ApiError::new("InvalidParameterValue", 400, e.message),
+                "LimitExceeded" => ApiError::new("LimitExceededFault", 400, e.message),
+                _ => ApiError::from(e),
+            })?;
         x.node("Cluster", |x| self.cluster_xml(x));
         Ok(())
     }
@@ -281,6 +295,7 @@ impl Api<'_> {
             user,
             auto_create,
             groups,
+            database: db_name.map(str::to_owned),
         };
         let (password, expiration) = self.account.issue_db_password(&login, grant, duration)?;
         Self::credentials_xml(x, &login, &password, expiration);
@@ -290,11 +305,12 @@ impl Api<'_> {
     fn get_cluster_credentials_with_iam(&self, x: &mut Xml) -> Result<(), ApiError> {
         self.check_cluster()?;
         let duration = self.duration()?;
-        let db = self.params.get("DbName").unwrap_or(&self.cluster.database);
+        let db_name = self.params.get("DbName");
+        let db = db_name.unwrap_or(&self.cluster.database);
         let action = "redshift:GetClusterCredentialsWithIAM";
         self.require_plain(action, &self.resource("dbname", db))?;
         let (login, password, expiration) =
-            issue_for_identity(self.account, self.caller, duration)?;
+            issue_for_identity(self.account, self.caller, db_name, duration)?;
         Self::credentials_xml(x, &login, &password, expiration);
         x.time("NextRefreshTime", expiration);
         Ok(())
@@ -307,6 +323,7 @@ impl Api<'_> {
 fn issue_for_identity(
     account: &Account,
     caller: &Identity,
+    database: Option<&str>,
     duration: i64,
 ) -> Result<(String, String, DateTime<Utc>), ApiError> {
     let login = match caller {
@@ -324,6 +341,7 @@ fn issue_for_identity(
         user: login.clone(),
         auto_create: true,
         groups: Vec::new(),
+        database: database.map(str::to_owned),
     };
     let (password, expiration) = account.issue_db_password(&login, grant, duration)?;
     Ok((login, password, expiration))
@@ -390,7 +408,8 @@ pub(crate) fn serverless_call(
             account.denial(caller, action, &resource),
         ));
     }
-    let (login, password, expiration) = issue_for_identity(account, caller, duration)?;
+    let db_name = input.get("dbName").and_then(serde_json::Value::as_str);
+    let (login, password, expiration) = issue_for_identity(account, caller, db_name, duration)?;
     let epoch = expiration.timestamp();
     Ok(serde_json::json!({
         "dbUser": login,

@@ -240,8 +240,8 @@ impl Engine {
 
     /// The user a login through temporary IAM credentials runs as:
     /// `name`, created (password disabled, PUBLIC's rights) when missing if
-    /// `auto_create`, and added to `groups`. `None` when the user does not
-    /// exist and may not be created.
+    /// `auto_create`. Every group it joins for the session must exist.
+    /// `None` when the user does not exist and may not be created.
     pub async fn prepare_iam_user(
         &self,
         name: &str,
@@ -249,46 +249,35 @@ impl Engine {
         groups: &[String],
     ) -> Result<Option<Arc<UserEntry>>> {
         let mut tx = self.storage.begin();
-        let mut changed = false;
-        let user = match tx.catalog().user(name).cloned() {
-            Some(u) => u,
-            None if auto_create => {
-                tx.create_user(UserEntry {
-                    id: self.storage.new_role_id(),
-                    name: name.to_string(),
-                    superuser: false,
-                    createdb: false,
-                    password: None,
-                    valid_until: None,
-                    connection_limit: None,
-                    syslog_unrestricted: false,
-                    session_timeout: None,
-                    config: Vec::new(),
-                })?;
-                changed = true;
-                match tx.catalog().user(name).cloned() {
-                    Some(u) => u,
-                    None => return Ok(None),
-                }
-            }
-            None => return Ok(None),
-        };
         for group in groups {
-            let Some(g) = tx.catalog().group(group).cloned() else {
+            if tx.catalog().group(group).is_none() {
                 return Err(EngineError::sql(
                     shale_common::SqlState::UndefinedObject,
                     format!("group \"{group}\" does not exist"),
                 ));
-            };
-            if !tx.catalog().groups_of(user.id).any(|m| m.id == g.id) {
-                tx.set_membership(g.id, user.id, true)?;
-                changed = true;
             }
         }
-        if changed {
-            tx.commit().await?;
+        if let Some(u) = tx.catalog().user(name).cloned() {
+            return Ok(Some(u));
         }
-        Ok(Some(user))
+        if !auto_create {
+            return Ok(None);
+        }
+        tx.create_user(UserEntry {
+            id: self.storage.new_role_id(),
+            name: name.to_string(),
+            superuser: false,
+            createdb: false,
+            password: None,
+            valid_until: None,
+            connection_limit: None,
+            syslog_unrestricted: false,
+            session_timeout: None,
+            config: Vec::new(),
+        })?;
+        let created = tx.catalog().user(name).cloned();
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// Whether one more session may open in `database` (its CONNECTION

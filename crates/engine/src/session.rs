@@ -50,6 +50,9 @@ pub struct SessionInfo {
     pub application_name: Option<String>,
     pub backend_pid: i32,
     pub is_superuser: bool,
+    /// Groups the login user is in for this session only: the `DbGroups`
+    /// of temporary IAM credentials.
+    pub session_groups: Vec<String>,
 }
 
 /// Open sessions by login user and by database.
@@ -655,6 +658,15 @@ impl Session {
         let mut p = crate::privilege::Principal::of(catalog, &self.info.user);
         if p.id.is_none() {
             p.superuser |= self.info.is_superuser;
+        }
+        if self.info.user == self.login.user {
+            for name in &self.login.session_groups {
+                if let Some(g) = catalog.group(name)
+                    && !p.groups.contains(&g.id)
+                {
+                    p.groups.push(g.id);
+                }
+            }
         }
         p
     }

@@ -252,6 +252,9 @@ pub struct TemporaryCredentials {
     pub expiration: DateTime<Utc>,
     /// The role assumed.
     pub role: String,
+    /// The id of the role assumed: a role deleted and made again under the
+    /// same name is another role, and the old sessions do not carry over.
+    pub role_id: String,
     /// The session name.
     pub session: String,
 }
@@ -275,8 +278,12 @@ pub struct DbLogin {
     pub user: String,
     /// Whether a missing user is created at login (password disabled).
     pub auto_create: bool,
-    /// Groups the user joins at login.
+    /// Groups the user joins for the session (Redshift's `DbGroups`: not
+    /// a lasting membership).
     pub groups: Vec<String>,
+    /// The only database the password logs in to (`DbName`), or any.
+    #[serde(default)]
+    pub database: Option<String>,
 }
 
 /// What a database password the Redshift credentials API issued says.
@@ -452,16 +459,33 @@ impl Account {
         next.sessions.retain(|_, s| s.expiration > now);
         next.db_passwords
             .retain(|_, (expiration, _)| *expiration > now);
-        if let Some(file) = &self.inner.file {
-            persisted::store(file, &next)
-                .map_err(|e| IamError::internal(format!("cannot write {}: {e}", file.display())))?;
+        let stored = match &self.inner.file {
+            Some(file) => persisted::store(file, self.id(), &next).map_err(|(in_place, e)| {
+                let error = IamError::internal(format!("cannot write {}: {e}", file.display()));
+                (in_place, error)
+            }),
+            None => Ok(()),
+        };
+        match stored {
+            Ok(()) => self.set_state(next),
+            // Not written: nothing changed.
+            Err((false, e)) => return Err(e),
+            // In place but perhaps not durable: memory follows the file,
+            // and the caller hears of the failure.
+            Err((true, e)) => {
+                self.set_state(next);
+                return Err(e);
+            }
         }
+        Ok(out)
+    }
+
+    fn set_state(&self, next: State) {
         *self
             .inner
             .state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
-        Ok(out)
     }
 
     // ---- ARNs -------------------------------------------------------------
@@ -504,14 +528,15 @@ impl Account {
         )
     }
 
-    /// The name of the role `arn` names if it is a role ARN of this account.
-    fn role_name_of_arn<'a>(&self, arn: &'a str) -> Option<&'a str> {
-        let rest = arn.strip_prefix("arn:aws:iam::")?;
-        let (account, path) = rest.split_once(":role/")?;
-        if account != self.id() {
-            return None;
-        }
-        path.rsplit('/').next().filter(|n| !n.is_empty())
+    /// The role whose ARN is exactly `arn` (account, path and name, case
+    /// included), as IAM resolves `RoleArn`.
+    fn role_at(&self, s: &State, arn: &str) -> Option<Role> {
+        s.roles.values().find(|r| self.role_arn(r) == arn).cloned()
+    }
+
+    /// The role whose ARN is exactly `arn`.
+    pub fn role_by_arn(&self, arn: &str) -> Option<Role> {
+        self.read(|s| self.role_at(s, arn))
     }
 
     // ---- Credentials ------------------------------------------------------
@@ -537,15 +562,18 @@ impl Account {
                     expiration: None,
                 });
             }
-            s.sessions.get(id).map(|t| Credential {
-                secret: t.secret.clone(),
-                session_token: Some(t.session_token.clone()),
-                identity: Identity::AssumedRole {
-                    role: t.role.clone(),
-                    session: t.session.clone(),
-                },
-                expiration: Some(t.expiration),
-            })
+            s.sessions
+                .get(id)
+                .filter(|t| s.roles.get(&key(&t.role)).map(|r| &r.id) == Some(&t.role_id))
+                .map(|t| Credential {
+                    secret: t.secret.clone(),
+                    session_token: Some(t.session_token.clone()),
+                    identity: Identity::AssumedRole {
+                        role: t.role.clone(),
+                        session: t.session.clone(),
+                    },
+                    expiration: Some(t.expiration),
+                })
         })
     }
 
@@ -574,6 +602,13 @@ impl Account {
         if request.principal.is_none() {
             request.principal = Some(Principal::Aws(arn.clone()));
         }
+        // A role session's principal ARN is its role's.
+        let arn = match identity {
+            Identity::AssumedRole { role, .. } => self
+                .read(|s| s.roles.get(&key(role)).map(|r| self.role_arn(r)))
+                .unwrap_or(arn),
+            _ => arn,
+        };
         // The global condition keys every request carries.
         let now = Utc::now();
         let mut global = vec![
@@ -637,8 +672,12 @@ impl Account {
                 self.arn_of(caller)
             ))
         };
-        let name = self.role_name_of_arn(role_arn).ok_or_else(not_authorized)?;
-        let role = self.role(name).map_err(|_| not_authorized())?;
+        if *caller == Identity::Root {
+            return Err(IamError::access_denied(
+                "Roles may not be assumed by root accounts.",
+            ));
+        }
+        let role = self.role_by_arn(role_arn).ok_or_else(not_authorized)?;
         if duration_seconds < 900 {
             return Err(IamError::validation(format!(
                 "1 validation error detected: Value '{duration_seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
@@ -656,12 +695,17 @@ impl Account {
             access_key_id: random::aws_id("ASIA"),
             secret: random::secret_access_key(),
             session_token: random::string(random::SECRET_ALPHABET, 356),
-            expiration: Utc::now() + Duration::seconds(duration_seconds),
+            expiration: expires_in(duration_seconds)?,
             role: role.name.clone(),
+            role_id: role.id.clone(),
             session: session.to_owned(),
         };
         let issued = credentials.clone();
         self.mutate(move |s| {
+            // The role may have gone (or been re-created) meanwhile.
+            if s.roles.get(&key(&issued.role)).map(|r| &r.id) != Some(&issued.role_id) {
+                return Err(no_role(&issued.role));
+            }
             s.sessions.insert(issued.access_key_id.clone(), issued);
             Ok(())
         })?;
@@ -673,10 +717,9 @@ impl Account {
     /// and the role's trust policy names it. The identity of the session,
     /// without issuing credentials (role chaining in COPY checks this).
     pub fn may_assume(&self, caller: &Identity, role_arn: &str) -> Result<Identity, AssumeRefusal> {
-        let name = self
-            .role_name_of_arn(role_arn)
+        let role = self
+            .role_by_arn(role_arn)
             .ok_or(AssumeRefusal::NoSuchRole)?;
-        let role = self.role(name).map_err(|_| AssumeRefusal::NoSuchRole)?;
         if *caller != Identity::Root
             && !self
                 .authorize(caller, &Request::new("sts:AssumeRole", role_arn))
@@ -704,16 +747,10 @@ impl Account {
     /// trusts `redshift.amazonaws.com`. The identity of its session on
     /// success.
     pub fn assume_for_redshift(&self, role_arn: &str) -> Result<Identity, AssumeRefusal> {
-        let name = self
-            .role_name_of_arn(role_arn)
+        let role = self
+            .role_by_arn(role_arn)
             .ok_or(AssumeRefusal::NoSuchRole)?;
-        let role = self.role(name).map_err(|_| AssumeRefusal::NoSuchRole)?;
-        let associated = self.read(|s| {
-            s.cluster.roles.iter().any(|a| {
-                self.role_name_of_arn(a)
-                    .is_some_and(|n| key(n) == key(&role.name))
-            })
-        });
+        let associated = self.read(|s| s.cluster.roles.iter().any(|a| a == role_arn));
         if !associated {
             return Err(AssumeRefusal::NotAssociated);
         }
@@ -737,21 +774,32 @@ impl Account {
         let trust = format!(
             r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "{REDSHIFT_SERVICE}"}}, "Action": "sts:AssumeRole"}}]}}"#
         );
-        let role = self.create_role(
-            DEFAULT_ROLE,
-            Some("/service-role/"),
-            &trust,
-            "The cluster's default role, created with the data directory.",
-            None,
-        )?;
-        self.set_attached(
-            Target::Role(DEFAULT_ROLE),
-            "arn:aws:iam::aws:policy/AmazonS3FullAccess",
-            true,
-        )?;
+        let role = Role {
+            name: DEFAULT_ROLE.to_owned(),
+            id: random::aws_id("AROA"),
+            path: "/service-role/".to_owned(),
+            created: Utc::now(),
+            trust: Document::parse(&trust, PolicyKind::Trust)?,
+            description: "The cluster's default role, created with the data directory.".to_owned(),
+            max_session_duration: 3600,
+            inline: BTreeMap::new(),
+            attached: vec!["arn:aws:iam::aws:policy/AmazonS3FullAccess".to_owned()],
+        };
         let arn = self.role_arn(&role);
-        self.modify_cluster_roles(std::slice::from_ref(&arn), &[], Some(Some(arn.clone())))?;
-        self.role(DEFAULT_ROLE)
+        // One change: the role, its policy and its association land together.
+        self.mutate(|s| {
+            if s.roles.contains_key(&key(DEFAULT_ROLE)) {
+                return Err(IamError::exists(format!(
+                    "Role with name {DEFAULT_ROLE} already exists."
+                )));
+            }
+            s.roles.insert(key(DEFAULT_ROLE), role.clone());
+            if !s.cluster.roles.contains(&arn) {
+                s.cluster.roles.push(arn.clone());
+            }
+            s.cluster.default = Some(arn.clone());
+            Ok(role.clone())
+        })
     }
 
     // ---- Users ------------------------------------------------------------
@@ -902,6 +950,7 @@ impl Account {
     ) -> Result<Role, IamError> {
         validate_name(name, "roleName", 1, 64, r"[\w+=,.@-]+")?;
         let path = validate_path(path)?;
+        validate_description(description)?;
         let trust = Document::parse(trust, PolicyKind::Trust)?;
         let max = max_session_duration.unwrap_or(3600);
         if !(3600..=43200).contains(&max) {
@@ -968,7 +1017,15 @@ impl Account {
                     "Cannot delete entity, must delete policies first.",
                 ));
             }
-            s.roles.remove(&key(name));
+            let removed = s.roles.remove(&key(name));
+            if let Some(role) = removed {
+                let arn = self.role_arn(&role);
+                s.sessions.retain(|_, t| t.role_id != role.id);
+                s.cluster.roles.retain(|r| *r != arn);
+                if s.cluster.default.as_deref() == Some(arn.as_str()) {
+                    s.cluster.default = None;
+                }
+            }
             Ok(())
         })
     }
@@ -985,6 +1042,7 @@ impl Account {
     ) -> Result<ManagedPolicy, IamError> {
         validate_name(name, "policyName", 1, 128, r"[\w+=,.@-]+")?;
         let path = validate_path(path)?;
+        validate_description(description)?;
         let document = Document::parse(document, PolicyKind::Identity)?;
         self.mutate(|s| {
             if s.policies.values().any(|p| key(&p.name) == key(name)) {
@@ -1037,12 +1095,18 @@ impl Account {
     /// Deletes the customer managed policy `arn`, which must be attached
     /// nowhere.
     pub fn delete_policy(&self, arn: &str) -> Result<(), IamError> {
-        let attached = self.attachment_count(arn);
         self.mutate(|s| {
             if !s.policies.contains_key(arn) {
                 return Err(no_policy(arn));
             }
-            if attached > 0 {
+            let attached = s
+                .users
+                .values()
+                .any(|u| u.attached.iter().any(|a| a == arn))
+                || s.roles
+                    .values()
+                    .any(|r| r.attached.iter().any(|a| a == arn));
+            if attached {
                 return Err(IamError::conflict(
                     "Cannot delete a policy attached to entities.",
                 ));
@@ -1161,17 +1225,14 @@ impl Account {
         remove: &[String],
         default: Option<Option<String>>,
     ) -> Result<ClusterRoles, IamError> {
-        for arn in add {
-            let exists = self
-                .role_name_of_arn(arn)
-                .is_some_and(|n| self.role(n).is_ok());
-            if !exists {
-                return Err(IamError::invalid_input(format!(
-                    "Role ARN {arn} is invalid or does not exist."
-                )));
-            }
-        }
         self.mutate(|s| {
+            for arn in add {
+                if self.role_at(s, arn).is_none() {
+                    return Err(IamError::invalid_input(format!(
+                        "Role ARN {arn} is invalid or does not exist."
+                    )));
+                }
+            }
             for arn in add {
                 if !s.cluster.roles.contains(arn) {
                     s.cluster.roles.push(arn.clone());
@@ -1218,7 +1279,7 @@ impl Account {
         duration_seconds: i64,
     ) -> Result<(String, DateTime<Utc>), IamError> {
         let password = format!("Shale{}", random::string(random::ALNUM, 40));
-        let expiration = Utc::now() + Duration::seconds(duration_seconds);
+        let expiration = expires_in(duration_seconds)?;
         let entry = (login.to_owned(), sha256_hex(&password));
         self.mutate(move |s| {
             s.db_passwords.insert(entry, (expiration, grant));
@@ -1248,6 +1309,13 @@ pub enum Target<'a> {
     Role(&'a str),
 }
 
+/// `seconds` from now; an error rather than an overflow for absurd values.
+fn expires_in(seconds: i64) -> Result<DateTime<Utc>, IamError> {
+    Duration::try_seconds(seconds)
+        .and_then(|d| Utc::now().checked_add_signed(d))
+        .ok_or_else(|| IamError::validation(format!("The duration {seconds} is out of range.")))
+}
+
 fn policies_of(
     s: &State,
     inline: &BTreeMap<String, Document>,
@@ -1265,19 +1333,30 @@ fn policies_of(
     docs
 }
 
+/// The AWS managed policy `arn`, parsed once per process.
 fn aws_managed(arn: &str) -> Option<ManagedPolicy> {
-    let m = crate::managed::MANAGED_POLICIES
-        .iter()
-        .find(|p| p.arn == arn)?;
-    let document = Document::parse(m.document, PolicyKind::Identity).ok()?;
-    Some(ManagedPolicy {
-        name: m.name.to_owned(),
-        id: format!("ANPA{}", &sha256_hex(m.name)[..16].to_ascii_uppercase()),
-        path: "/".to_owned(),
-        description: m.description.to_owned(),
-        created: DateTime::<Utc>::UNIX_EPOCH,
-        document,
-    })
+    static PARSED: std::sync::OnceLock<Vec<(&'static str, ManagedPolicy)>> =
+        std::sync::OnceLock::new();
+    let all = PARSED.get_or_init(|| {
+        crate::managed::MANAGED_POLICIES
+            .iter()
+            .filter_map(|m| {
+                let document = Document::parse(m.document, PolicyKind::Identity).ok()?;
+                Some((
+                    m.arn,
+                    ManagedPolicy {
+                        name: m.name.to_owned(),
+                        id: format!("ANPA{}", sha256_hex(m.name)[..16].to_ascii_uppercase()),
+                        path: "/".to_owned(),
+                        description: m.description.to_owned(),
+                        created: DateTime::<Utc>::UNIX_EPOCH,
+                        document,
+                    },
+                ))
+            })
+            .collect()
+    });
+    all.iter().find(|(a, _)| *a == arn).map(|(_, p)| p.clone())
 }
 
 fn inline_of<'s>(
@@ -1341,6 +1420,22 @@ fn validate_name(
     Ok(())
 }
 
+/// IAM's description check: at most 1000 characters of tab, newlines,
+/// printable ASCII and Latin-1.
+fn validate_description(text: &str) -> Result<(), IamError> {
+    let ok = text.chars().count() <= 1000
+        && text
+            .chars()
+            .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}'));
+    if ok {
+        Ok(())
+    } else {
+        Err(IamError::validation(
+            r"1 validation error detected: Value at 'description' failed to satisfy constraint: Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*",
+        ))
+    }
+}
+
 /// IAM's path check: `/`, or `/` segments `/`.
 fn validate_path(path: Option<&str>) -> Result<String, IamError> {
     let path = path.unwrap_or("/");
@@ -1385,6 +1480,8 @@ mod persisted {
     #[derive(Serialize, Deserialize)]
     struct File {
         format: u32,
+        /// The account the file belongs to: ARNs in it carry this id.
+        account: String,
         users: Vec<UserFile>,
         roles: Vec<RoleFile>,
         policies: Vec<PolicyFile>,
@@ -1448,6 +1545,7 @@ mod persisted {
         #[serde(with = "ts")]
         expiration: DateTime<Utc>,
         role: String,
+        role_id: String,
         session: String,
     }
 
@@ -1481,6 +1579,12 @@ mod persisted {
         if file.format != FORMAT {
             return Err(format!("unknown format {}", file.format));
         }
+        if file.account != account {
+            return Err(format!(
+                "it holds account {}, but aws.account_id is {account}; the ARNs in it would not resolve",
+                file.account
+            ));
+        }
         let mut state = State {
             cluster: file.cluster,
             ..State::default()
@@ -1497,6 +1601,12 @@ mod persisted {
             state.users.insert(key(&user.name), user);
         }
         for r in file.roles {
+            if !(3600..=43200).contains(&r.max_session_duration) {
+                return Err(format!(
+                    "role {}: max_session_duration {} is outside 3600..=43200",
+                    r.name, r.max_session_duration
+                ));
+            }
             let role = Role {
                 trust: Document::parse(&r.trust, PolicyKind::Trust)
                     .map_err(|e| format!("trust policy of {}: {e}", r.name))?,
@@ -1548,6 +1658,7 @@ mod persisted {
                     session_token: t.session_token,
                     expiration: t.expiration,
                     role: t.role,
+                    role_id: t.role_id,
                     session: t.session,
                 },
             );
@@ -1560,9 +1671,16 @@ mod persisted {
         Ok(state)
     }
 
-    pub(super) fn store(path: &Path, s: &State) -> std::io::Result<()> {
+    /// Writes the state. `Err((true, e))`: the new file is in place, but
+    /// the directory's fsync failed; `Err((false, e))`: nothing changed.
+    pub(super) fn store(
+        path: &Path,
+        account: &str,
+        s: &State,
+    ) -> Result<(), (bool, std::io::Error)> {
         let file = File {
             format: FORMAT,
+            account: account.to_owned(),
             users: s
                 .users
                 .values()
@@ -1622,6 +1740,7 @@ mod persisted {
                     session_token: t.session_token.clone(),
                     expiration: t.expiration,
                     role: t.role.clone(),
+                    role_id: t.role_id.clone(),
                     session: t.session.clone(),
                 })
                 .collect(),
@@ -1637,25 +1756,31 @@ mod persisted {
                 })
                 .collect(),
         };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
+        let bytes =
+            serde_json::to_vec_pretty(&file).map_err(|e| (false, std::io::Error::other(e)))?;
         write_durably(path, &bytes)
     }
 
-    fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), (bool, std::io::Error)> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
+        let replace = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            let tmp = path.with_extension("tmp");
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        };
+        replace().map_err(|e| (false, e))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| (true, e))
     }
 }

@@ -117,7 +117,12 @@ impl Server {
         ));
         let cluster = shale_aws::Cluster {
             identifier: shale_common::config::CLUSTER_IDENTIFIER.to_owned(),
-            address: pg_addr.ip().to_string(),
+            // Bound to every interface: the machine itself is one of them.
+            address: if pg_addr.ip().is_unspecified() {
+                "localhost".to_owned()
+            } else {
+                pg_addr.ip().to_string()
+            },
             port: pg_addr.port(),
             database: shale_engine::DEFAULT_DATABASE.to_owned(),
             master_user: datadir::SUPERUSER.to_owned(),

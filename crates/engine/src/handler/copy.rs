@@ -431,14 +431,20 @@ fn keys_identity(
             "InvalidAccessKeyId",
         ));
     };
-    if credential.secret != secret_access_key {
+    let same = shale_common::password::constant_time_eq;
+    if !same(credential.secret.as_bytes(), secret_access_key.as_bytes()) {
         return Err(s3_exception(
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
             403,
             "SignatureDoesNotMatch",
         ));
     }
-    if session_token != credential.session_token.as_deref() {
+    let token_matches = match (session_token, credential.session_token.as_deref()) {
+        (None, None) => true,
+        (Some(given), Some(issued)) => same(given.as_bytes(), issued.as_bytes()),
+        _ => false,
+    };
+    if !token_matches {
         return Err(s3_exception(
             "The provided token is malformed or otherwise invalid.",
             400,

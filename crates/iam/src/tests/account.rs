@@ -178,14 +178,31 @@ fn assuming_a_role_needs_the_trust_policy_and_gives_expiring_credentials() {
         .unwrap();
     let arn = |n: &str| format!("arn:aws:iam::123456789012:role/{n}");
 
-    // The root is not named by a service-only trust policy.
+    // The root assumes no role, as in AWS.
+    let root = a
+        .assume_role(&Identity::Root, &arn("team"), "job", 900)
+        .unwrap_err();
+    assert_eq!(
+        (root.code, root.message.as_str()),
+        ("AccessDenied", "Roles may not be assumed by root accounts.")
+    );
+
+    // A user needs sts:AssumeRole in its own policies as well.
+    a.create_user("eve", None).unwrap();
+    let eve = Identity::User("eve".to_owned());
+    assert!(a.assume_role(&eve, &arn("team"), "sess", 900).is_err());
+    a.put_inline(
+        Target::User("eve"),
+        "assume",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    // A service-only trust policy names no one in the account.
     let refused = a
-        .assume_role(&Identity::Root, &arn("redshift-only"), "sess", 900)
+        .assume_role(&eve, &arn("redshift-only"), "sess", 900)
         .unwrap_err();
     assert_eq!(refused.code, "AccessDenied");
-    let t = a
-        .assume_role(&Identity::Root, &arn("team"), "job", 900)
-        .unwrap();
+    let t = a.assume_role(&eve, &arn("team"), "job", 900).unwrap();
     assert!(t.access_key_id.starts_with("ASIA"));
     let c = a.credential(&t.access_key_id).unwrap();
     assert_eq!(c.session_token.as_deref(), Some(t.session_token.as_str()));
@@ -202,39 +219,31 @@ fn assuming_a_role_needs_the_trust_policy_and_gives_expiring_credentials() {
         "arn:aws:sts::123456789012:assumed-role/team/job"
     );
 
-    // A user needs sts:AssumeRole in its own policies as well.
-    a.create_user("eve", None).unwrap();
-    let eve = Identity::User("eve".to_owned());
-    assert!(a.assume_role(&eve, &arn("team"), "sess", 900).is_err());
-    a.put_inline(
-        Target::User("eve"),
-        "assume",
-        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}"#,
-    )
-    .unwrap();
-    a.assume_role(&eve, &arn("team"), "sess", 900).unwrap();
-
     // Durations are bounded by 900 and the role's maximum.
     assert_eq!(
-        a.assume_role(&Identity::Root, &arn("team"), "sess", 899)
+        a.assume_role(&eve, &arn("team"), "sess", 899)
             .unwrap_err()
             .code,
         "ValidationError"
     );
-    assert!(
-        a.assume_role(&Identity::Root, &arn("team"), "sess", 3601)
-            .is_err()
-    );
-    // Another account's role is not ours to assume.
-    assert!(
-        a.assume_role(
-            &Identity::Root,
-            "arn:aws:iam::999999999999:role/team",
-            "sess",
-            900
-        )
-        .is_err()
-    );
+    assert!(a.assume_role(&eve, &arn("team"), "sess", 3601).is_err());
+    // Another account's role is not ours to assume, nor is a role named
+    // by another path or another case.
+    for other in [
+        "arn:aws:iam::999999999999:role/team",
+        "arn:aws:iam::123456789012:role/public/team",
+        "arn:aws:iam::123456789012:role/TEAM",
+    ] {
+        assert!(a.assume_role(&eve, other, "sess", 900).is_err(), "{other}");
+    }
+
+    // Deleting the role ends its sessions; a new role of the same name
+    // does not revive them.
+    a.delete_role("team").unwrap();
+    assert!(a.credential(&t.access_key_id).is_none());
+    a.create_role("team", None, ACCOUNT_TRUST, "", None)
+        .unwrap();
+    assert!(a.credential(&t.access_key_id).is_none());
 }
 
 #[test]
@@ -290,6 +299,7 @@ fn database_passwords_are_per_user_and_stored_as_hashes() {
         user: "alice".to_owned(),
         auto_create: false,
         groups: vec!["readers".to_owned()],
+        database: Some("dev".to_owned()),
     };
     let (password, expiration) = a
         .issue_db_password("IAM:alice", grant.clone(), 900)
@@ -334,9 +344,15 @@ fn every_change_survives_a_reopen() {
         a.put_inline(Target::User("u"), "i", WRITE_POLICY).unwrap();
         a.modify_cluster_roles(&["arn:aws:iam::123456789012:role/r".to_owned()], &[], None)
             .unwrap();
+        a.put_inline(
+            Target::User("u"),
+            "assume",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}"#,
+        )
+        .unwrap();
         let temp = a
             .assume_role(
-                &Identity::Root,
+                &Identity::User("u".to_owned()),
                 "arn:aws:iam::123456789012:role/r",
                 "sess",
                 900,
@@ -374,8 +390,19 @@ fn a_corrupt_file_is_refused_at_open() {
     let file = dir.path().join("iam.json");
     std::fs::write(&file, b"{not json").unwrap();
     let root = ("AKIAROOT".to_owned(), "root-secret".to_owned());
-    let err = Account::open(&file, ACCOUNT, root).unwrap_err();
+    let err = Account::open(&file, ACCOUNT, root.clone()).unwrap_err();
     assert!(err.to_string().contains("corrupt"), "{err}");
+    // A file of another account is refused, not misread.
+    std::fs::remove_file(&file).unwrap();
+    Account::open(&file, ACCOUNT, root.clone())
+        .unwrap()
+        .create_user("u", None)
+        .unwrap();
+    let err = Account::open(&file, "210987654321", root).unwrap_err();
+    assert!(
+        err.to_string().contains("holds account 123456789012"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -179,6 +179,10 @@ impl AuthSource<DbLogin> for IamAuthSource {
     }
 }
 
+/// The client metadata key holding the user a session runs as, set once
+/// the login is verified.
+const SESSION_USER: &str = "shale.session_user";
+
 /// Whether `user` is a login name the Redshift credentials API issues.
 fn is_iam_login(user: &str) -> bool {
     ["IAM:", "IAMA:", "IAMR:"]
@@ -198,7 +202,11 @@ impl ServerParameterProvider for RedshiftParameters {
         C: ClientInfo,
     {
         let md = client.metadata();
-        let user = md.get("user").cloned().unwrap_or_default();
+        let user = md
+            .get(SESSION_USER)
+            .or_else(|| md.get("user"))
+            .cloned()
+            .unwrap_or_default();
         let superuser = self.users.get(&user).is_some_and(|u| u.superuser);
         let mut p = HashMap::new();
         let mut put = |k: &str, v: &str| {
@@ -381,6 +389,15 @@ impl StartupHandler for Connection {
                             identity: Some(grant),
                             final_message,
                         }) => {
+                            // Credentials issued for one database (DbName)
+                            // log in to that one only.
+                            let database = client.metadata().get("database").cloned();
+                            if let Some(only) = &grant.database
+                                && database.as_deref() != Some(only.as_str())
+                            {
+                                tracing::info!(user = %user, "Temporary IAM credentials are for another database.");
+                                return Err(login_failed(&user));
+                            }
                             let entry = self
                                 .shared
                                 .engine
@@ -391,7 +408,7 @@ impl StartupHandler for Connection {
                                 tracing::info!(user = %user, "Temporary IAM credentials name a user that does not exist.");
                                 return Err(login_failed(&user));
                             };
-                            self.admit(client, &auth.iam_driver, entry, final_message)
+                            self.admit(client, &auth.iam_driver, entry, grant.groups, final_message)
                                 .await
                         }
                         Ok(AuthOutcome::Authenticated { identity: None, .. }) => {
@@ -409,7 +426,8 @@ impl StartupHandler for Connection {
                         let Some(entry) = self.shared.users.get(&user) else {
                             return Err(login_failed(&user));
                         };
-                        self.admit(client, &auth.driver, entry, final_message).await
+                        self.admit(client, &auth.driver, entry, Vec::new(), final_message)
+                            .await
                     }
                     Err(e) => {
                         tracing::info!(user = %user, error = %e, "Login failed.");
@@ -431,6 +449,7 @@ impl Connection {
         client: &mut C,
         driver: &AuthDriver<RedshiftParameters, I>,
         entry: Arc<UserEntry>,
+        session_groups: Vec<String>,
         final_message: Option<pgwire::messages::startup::Authentication>,
     ) -> PgWireResult<()>
     where
@@ -466,6 +485,11 @@ impl Connection {
                 format!("too many connections for database \"{database}\""),
             ));
         }
+        // ParameterStatus reports the user the session runs as (not an
+        // `IAMA:alice:grp` login name).
+        client
+            .metadata_mut()
+            .insert(SESSION_USER.to_owned(), user.clone());
         driver
             .complete_authentication(client, final_message)
             .await?;
@@ -477,6 +501,7 @@ impl Connection {
             user,
             database,
             backend_pid: pid,
+            session_groups,
         };
         self.open_session(info).await;
         Ok(())

@@ -131,6 +131,7 @@ async fn temporary_passwords_work_until_they_expire_and_only_for_their_name() {
         user: "carol".into(),
         auto_create: true,
         groups: Vec::new(),
+        database: None,
     };
     let (short, _) = account
         .issue_db_password("IAMA:carol", grant.clone(), 2)
