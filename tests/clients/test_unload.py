@@ -107,3 +107,59 @@ def test_unload_errors_keep_the_server_serving(shale_server, s3_bucket):
     cur.execute("SELECT 1")
     assert cur.fetchone()[0] == 1
     conn.close()
+
+
+def test_partition_by_writes_hive_folders(shale_server, s3_bucket):
+    """PARTITION BY (region, day): `region=v/day=v/` folders (NULL in
+    Redshift's __HIVE_DEFAULT_PARTITION__), keys left out of the files
+    unless INCLUDE, one manifest at the root, CLEANPATH per folder."""
+    s3, name = s3_bucket
+    conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
+    conn.autocommit = True
+    cur = conn.cursor()
+    t = unique_name("sales")
+    cur.execute(f"CREATE TABLE {t} (id int, region varchar(10), day date, amount decimal(8,2), ratio float8)")
+    cur.execute(
+        f"INSERT INTO {t} VALUES (1, 'east', '2024-05-01', 10.50, 0.5), (2, 'west', '2024-05-01', 3.00, 1),"
+        f" (3, 'east', '2024-05-02', 7.25, 2), (4, NULL, '2024-05-01', 1.00, 3), (5, 'east', '2024-05-01', 2.00, 4)"
+    )
+    role = "IAM_ROLE default"
+    cur.execute(f"UNLOAD ('select id, region, day, amount from {t}') TO 's3://{name}/sales' {role} PARTITION BY (region, day) MANIFEST")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=name, Prefix="sales/")["Contents"])
+    assert keys == [
+        "sales/manifest",
+        "sales/region=__HIVE_DEFAULT_PARTITION__/day=2024-05-01/0000_part_00",
+        "sales/region=east/day=2024-05-01/0000_part_00",
+        "sales/region=east/day=2024-05-02/0000_part_00",
+        "sales/region=west/day=2024-05-01/0000_part_00",
+    ], keys
+    body = s3.get_object(Bucket=name, Key="sales/region=east/day=2024-05-01/0000_part_00")["Body"].read().decode()
+    assert sorted(body.splitlines()) == ["1|10.50", "5|2.00"]
+    manifest = json.loads(s3.get_object(Bucket=name, Key="sales/manifest")["Body"].read())
+    assert sorted(e["url"] for e in manifest["entries"]) == [f"s3://{name}/{k}" for k in keys if not k.endswith("manifest")]
+
+    # INCLUDE keeps the keys in the files; Parquet parts end in .parquet.
+    cur.execute(f"UNLOAD ('select id, region from {t} where id < 3') TO 's3://{name}/inc/' {role} PARTITION BY (region) INCLUDE")
+    body = s3.get_object(Bucket=name, Key="inc/region=west/0000_part_00")["Body"].read().decode()
+    assert body.splitlines() == ["2|west"]
+    cur.execute(f"UNLOAD ('select id, region from {t}') TO 's3://{name}/pq/' {role} FORMAT AS PARQUET PARTITION BY (region)")
+    assert "pq/region=east/0000_part_00.parquet" in [o["Key"] for o in s3.list_objects_v2(Bucket=name, Prefix="pq/")["Contents"]]
+
+    # CLEANPATH empties only the folders that receive new files.
+    s3.put_object(Bucket=name, Key="sales/region=east/day=2024-05-01/stale", Body=b"old")
+    s3.put_object(Bucket=name, Key="sales/region=north/day=2024-01-01/0000_part_00", Body=b"kept")
+    cur.execute(f"UNLOAD ('select id, region, day from {t} where region = ''east''') TO 's3://{name}/sales/' {role} PARTITION BY (region, day) CLEANPATH")
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=name, Prefix="sales/")["Contents"]}
+    assert "sales/region=east/day=2024-05-01/stale" not in keys
+    assert "sales/region=north/day=2024-01-01/0000_part_00" in keys
+
+    for bad, message in [
+        (f"select id, region from {t}' ) TO 's3://{name}/x/' {role} PARTITION BY (nope", "nope"),
+        (f"select id, ratio from {t}' ) TO 's3://{name}/x/' {role} PARTITION BY (ratio", "partition keys are"),
+        (f"select region from {t}' ) TO 's3://{name}/x/' {role} PARTITION BY (region", "at least one column"),
+    ]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(f"UNLOAD ('{bad})")
+        assert message in str(e.value), e.value
+    assert s3.list_objects_v2(Bucket=name, Prefix="x/").get("KeyCount", 0) == 0
+    conn.close()

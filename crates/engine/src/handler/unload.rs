@@ -7,7 +7,9 @@
 //! MAXFILESIZE. Text formats are encoded and compressed on blocking
 //! threads, Parquet with the async writer; every part goes through
 //! object_store's buffered writer, so it becomes visible only when complete,
-//! and a failed UNLOAD deletes the parts it finished.
+//! and a failed UNLOAD deletes the parts it finished. PARTITION BY sorts the
+//! query by its keys and writes each partition's parts under
+//! `<prefix>k=v/`, one partition at a time.
 
 use std::sync::{Arc, Mutex};
 
@@ -58,13 +60,18 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
             "UNLOAD ENCRYPTED is not supported (objects are stored unencrypted)",
         ));
     }
-    if !u.partition_by.is_empty() {
-        return Err(EngineError::unsupported(
-            "UNLOAD PARTITION BY is not supported yet",
-        ));
-    }
     let query = unload_query(&u.query)?;
-    let dest = S3Url::parse(&u.to)?;
+    let mut dest = S3Url::parse(&u.to)?;
+    let query = if u.partition_by.is_empty() {
+        query
+    } else {
+        // Rows of one partition arrive together, so one partition's file
+        // is open at a time; a `/` follows the prefix, as in Redshift.
+        if !dest.key.is_empty() && !dest.key.ends_with('/') {
+            dest.key.push('/');
+        }
+        sorted_by(&u.query, &u.partition_by)?
+    };
     let store = bucket_store(&objects, &dest.bucket)?;
 
     // ALLOWOVERWRITE alone needs no listing (so a role with s3:PutObject
@@ -76,7 +83,9 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
         list_prefix(&store, &dest.key).await?
     };
     if !existing.is_empty() {
-        if u.clean_path {
+        if u.clean_path && !u.partition_by.is_empty() {
+            // Cleaned folder by folder, as each partition is written.
+        } else if u.clean_path {
             for meta in &existing {
                 store.delete(&meta.location).await.map_err(object_error)?;
             }
@@ -97,13 +106,21 @@ pub(crate) async fn execute(session: &mut Session, u: &UnloadStatement) -> Resul
         ));
     };
     let columns = output_columns(&schema);
-    let plan = Plan::new(u, &dest, columns)?;
+    let partitioning = Partitioning::new(u, &columns)?;
+    let file_columns = match &partitioning {
+        Some(p) => p.file_columns(&columns),
+        None => columns,
+    };
+    let plan = Plan::new(u, &dest, file_columns)?;
     let slices = if u.parallel {
         session.state.config().target_partitions().max(1)
     } else {
         1
     };
-    let result = run(Arc::clone(&store), &plan, stream, slices).await;
+    let result = match &partitioning {
+        Some(p) => run_partitioned(Arc::clone(&store), &plan, p, stream, u.clean_path).await,
+        None => run(Arc::clone(&store), &plan, stream, slices).await,
+    };
     let parts = match result {
         Ok(parts) => parts,
         Err((e, written)) => {
@@ -170,6 +187,226 @@ fn unload_query(text: &str) -> Result<Statement> {
         ));
     }
     Ok(Statement::Query(q))
+}
+
+/// The UNLOAD's query ordered by its partition columns.
+fn sorted_by(text: &str, columns: &[String]) -> Result<Statement> {
+    let order: Vec<String> = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect();
+    unload_query(&format!(
+        "SELECT * FROM ({text}) AS unload_source ORDER BY {}",
+        order.join(", ")
+    ))
+}
+
+/// PARTITION BY: the output columns that name the folders, and whether
+/// they stay in the files (INCLUDE).
+struct Partitioning {
+    /// Positions of the key columns in the query's output, in key order.
+    keys: Vec<(usize, String)>,
+    /// Positions of the columns written to the files.
+    kept: Vec<usize>,
+    /// The query's output (keys included), which batches are cast to.
+    schema: SchemaRef,
+}
+
+impl Partitioning {
+    fn new(u: &UnloadStatement, columns: &[(String, ColumnType)]) -> Result<Option<Self>> {
+        if u.partition_by.is_empty() {
+            return Ok(None);
+        }
+        let mut keys = Vec::new();
+        for name in &u.partition_by {
+            let Some(i) = columns
+                .iter()
+                .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            else {
+                return Err(EngineError::sql(
+                    SqlState::UndefinedColumn,
+                    format!("PARTITION BY column \"{name}\" is not in the UNLOAD query's output"),
+                ));
+            };
+            let ty = &columns[i].1;
+            let allowed = matches!(
+                ty,
+                ColumnType::SmallInt
+                    | ColumnType::Integer
+                    | ColumnType::BigInt
+                    | ColumnType::Decimal { .. }
+                    | ColumnType::Real
+                    | ColumnType::Boolean
+                    | ColumnType::Char(_)
+                    | ColumnType::Varchar(_)
+                    | ColumnType::Date
+                    | ColumnType::Timestamp
+            );
+            if !allowed {
+                return Err(EngineError::sql(
+                    SqlState::FeatureNotSupported,
+                    format!(
+                        "PARTITION BY column \"{name}\" is {}: partition keys are SMALLINT, INTEGER, BIGINT, DECIMAL, REAL, BOOLEAN, CHAR, VARCHAR, DATE or TIMESTAMP",
+                        ty.sql_name()
+                    ),
+                ));
+            }
+            keys.push((i, columns[i].0.clone()));
+        }
+        let kept: Vec<usize> = (0..columns.len())
+            .filter(|i| u.partition_include || !keys.iter().any(|(k, _)| k == i))
+            .collect();
+        if kept.is_empty() {
+            return Err(EngineError::sql(
+                SqlState::InvalidParameterValue,
+                "PARTITION BY needs at least one column of the query that is not a partition key (or INCLUDE)",
+            ));
+        }
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(n, t)| Field::new(n, t.arrow_type(), true))
+                .collect::<Vec<_>>(),
+        ));
+        Ok(Some(Partitioning { keys, kept, schema }))
+    }
+
+    fn file_columns(&self, columns: &[(String, ColumnType)]) -> Vec<(String, ColumnType)> {
+        self.kept.iter().map(|&i| columns[i].clone()).collect()
+    }
+
+    /// Each row's folder: `k1=v1/k2=v2/`, values Hive-escaped, NULL as
+    /// `__HIVE_DEFAULT_PARTITION__`.
+    fn folders(&self, batch: &RecordBatch) -> Result<Vec<String>> {
+        use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+        let options = FormatOptions::default()
+            .with_null("")
+            .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+        let mut folders = vec![String::new(); batch.num_rows()];
+        for (i, name) in &self.keys {
+            let array = batch.column(*i);
+            let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
+            for (row, folder) in folders.iter_mut().enumerate() {
+                folder.push_str(name);
+                folder.push('=');
+                if array.is_null(row) {
+                    folder.push_str("__HIVE_DEFAULT_PARTITION__");
+                } else {
+                    hive_escape(&formatter.value(row).to_string(), folder);
+                }
+                folder.push('/');
+            }
+        }
+        Ok(folders)
+    }
+}
+
+/// Hive's escaping of a partition value in a path: `%XX` for control
+/// characters and for `"#%'*/:=?\{[]^` and DEL.
+fn hive_escape(value: &str, out: &mut String) {
+    for c in value.chars() {
+        if c.is_control() || "\"#%'*/:=?\\{[]^\u{7f}".contains(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// Writes a query sorted by its partition keys: one partition's writer at
+/// a time, each under `<prefix><k=v>/` and named like slice 0's parts;
+/// with CLEANPATH, a folder is emptied just before its files are written.
+async fn run_partitioned(
+    store: Arc<dyn ObjectStore>,
+    plan: &Plan,
+    partitioning: &Partitioning,
+    mut stream: datafusion::execution::SendableRecordBatchStream,
+    clean_path: bool,
+) -> std::result::Result<Vec<Part>, Failed> {
+    type Writer = (
+        String,
+        tokio::sync::mpsc::Sender<RecordBatch>,
+        tokio::task::JoinHandle<std::result::Result<Vec<Part>, Failed>>,
+    );
+    async fn finish(open: Option<Writer>, done: &mut Vec<Part>) -> Result<()> {
+        let Some((_, tx, task)) = open else {
+            return Ok(());
+        };
+        drop(tx);
+        match task.await {
+            Ok(Ok(mut parts)) => {
+                done.append(&mut parts);
+                Ok(())
+            }
+            Ok(Err((e, mut parts))) => {
+                done.append(&mut parts);
+                Err(e)
+            }
+            Err(e) => Err(EngineError::sql(
+                SqlState::InternalError,
+                format!("UNLOAD writer failed: {e}"),
+            )),
+        }
+    }
+    let mut done: Vec<Part> = Vec::new();
+    let mut open: Option<Writer> = None;
+    while let Some(batch) = stream.next().await {
+        let step: Result<()> = async {
+            let batch = cast_batch(&partitioning.schema, &batch?)?;
+            let folders = partitioning.folders(&batch)?;
+            let mut start = 0;
+            while start < batch.num_rows() {
+                let folder = &folders[start];
+                let end = (start..batch.num_rows())
+                    .find(|&r| folders[r] != *folder)
+                    .unwrap_or(batch.num_rows());
+                if open.as_ref().map(|(f, ..)| f) != Some(folder) {
+                    finish(open.take(), &mut done).await?;
+                    let prefix = format!("{}{folder}", plan.prefix);
+                    if clean_path {
+                        for meta in list_prefix(&store, &prefix).await? {
+                            store.delete(&meta.location).await.map_err(object_error)?;
+                        }
+                    }
+                    let mut part_plan = plan.clone();
+                    part_plan.prefix = prefix;
+                    let (tx, rx) = tokio::sync::mpsc::channel::<RecordBatch>(4);
+                    let task = tokio::spawn(write_slice(
+                        Arc::clone(&store),
+                        Arc::new(part_plan),
+                        0,
+                        rx,
+                        false,
+                    ));
+                    open = Some((folder.clone(), tx, task));
+                }
+                let piece = batch
+                    .slice(start, end - start)
+                    .project(&partitioning.kept)?;
+                if let Some((_, tx, _)) = &open
+                    && tx.send(piece).await.is_err()
+                {
+                    // The writer failed: finishing it returns its error.
+                    finish(open.take(), &mut done).await?;
+                }
+                start = end;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = step {
+            let _ = finish(open.take(), &mut done).await;
+            return Err((e, done));
+        }
+    }
+    if let Err(e) = finish(open.take(), &mut done).await {
+        return Err((e, done));
+    }
+    done.sort_by(|a, b| a.path.as_ref().cmp(b.path.as_ref()));
+    Ok(done)
 }
 
 /// Each output column's Redshift type.
@@ -750,5 +987,25 @@ fn manifest_type(ty: &ColumnType) -> serde_json::Value {
         ColumnType::TimestampTz => serde_json::json!({ "base": "timestamp with time zone" }),
         ColumnType::Super => serde_json::json!({ "base": "super" }),
         ColumnType::Varbyte(n) => serde_json::json!({ "base": "varbyte", "length": n }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hive_escape;
+
+    #[test]
+    fn partition_values_are_escaped_as_hive_does() {
+        let escaped = |v: &str| {
+            let mut out = String::new();
+            hive_escape(v, &mut out);
+            out
+        };
+        assert_eq!(escaped("2024-05-01"), "2024-05-01");
+        assert_eq!(escaped("2024-05-01 10:00:00"), "2024-05-01 10%3A00%3A00");
+        assert_eq!(escaped("a/b=c"), "a%2Fb%3Dc");
+        assert_eq!(escaped("100%"), "100%25");
+        assert_eq!(escaped("tab\t"), "tab%09");
+        assert_eq!(escaped("café"), "café");
     }
 }
