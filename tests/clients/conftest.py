@@ -234,6 +234,44 @@ def trust_server_cert(shale_server, monkeypatch):
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # ssl.SSLContext() without protocol
 
 
+@pytest.fixture(scope="session")
+def real_postgres():
+    """A throwaway PostgreSQL server (initdb + pg_ctl, trust auth on
+    127.0.0.1): (host, port). CI installs the server; elsewhere the tests
+    that need it are skipped when it is missing."""
+    import glob
+    import pwd
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        message = "PostgreSQL server not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    bindir = os.path.dirname(found[-1])
+    root = tempfile.mkdtemp(prefix="shale-pg-")
+    data = os.path.join(root, "data")
+    prefix: List[str] = []
+    if os.geteuid() == 0:
+        # initdb refuses to run as root.
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = _free_ports(1)[0]
+    subprocess.run(prefix + [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run(
+        prefix + [f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(root, "log"),
+                  "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"],
+        check=True, capture_output=True,
+    )
+    try:
+        yield HOST, port
+    finally:
+        subprocess.run(prefix + [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -43,6 +43,24 @@ def test_parameterised_query(conn):
         assert cur.fetchone() == (42, "it's", None)
 
 
+def test_backslashes_and_control_characters_survive_parameters(conn):
+    """Literals take backslash escapes, as Redshift's do; the server says
+    standard_conforming_strings is off, so psycopg2 sends E'...' with the
+    backslashes doubled and every value arrives as written."""
+    table = unique_name("pg2_backslash")
+    values = ["back\\slash", "C:\\temp\\new", "tab\there", "line\nbreak", "\\N", "quote's"]
+    with conn.cursor() as cur:
+        cur.execute("show standard_conforming_strings")
+        assert cur.fetchone()[0] == "off"
+        cur.execute(f"create table {table} (v varchar(40))")
+        cur.executemany(f"insert into {table} values (%s)", [(v,) for v in values])
+        cur.execute(f"select v from {table} where v = %s", ("C:\\temp\\new",))
+        assert cur.fetchall() == [("C:\\temp\\new",)]
+        cur.execute(f"select v from {table}")
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(values)
+    conn.commit()
+
+
 def test_parameterised_insert_and_where(conn):
     table = unique_name("pg2_params")
     with conn.cursor() as cur:

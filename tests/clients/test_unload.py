@@ -163,3 +163,48 @@ def test_partition_by_writes_hive_folders(shale_server, s3_bucket):
         assert message in str(e.value), e.value
     assert s3.list_objects_v2(Bucket=name, Prefix="x/").get("KeyCount", 0) == 0
     conn.close()
+
+
+def test_seed_004_parts_load_into_a_real_postgresql(shale_server, s3_bucket, real_postgres):
+    """Seed 004 end to end: UNLOAD tab-delimited parts with a manifest, then
+    load each part the manifest lists into a real PostgreSQL with COPY (text
+    format). ESCAPE and NULL AS '\\N' make the bytes PostgreSQL's own text
+    format, so tabs, newlines, backslashes and NULLs survive."""
+    s3, name = s3_bucket
+    conn = psycopg2.connect(**shale_server.psycopg2_kwargs())
+    conn.autocommit = True
+    cur = conn.cursor()
+    table = unique_name("zipcode_us")
+    cur.execute(f"CREATE TABLE {table} (zip char(5), city varchar(40), state char(2), population int)")
+    rows = [(f"{10000 + i:05d}", f"City {i}", "NY" if i % 2 else "CA", i * 10) for i in range(1, 3001)]
+    cur.execute(f"INSERT INTO {table} VALUES " + ", ".join(f"('{z}', '{c}', '{st}', {p})" for z, c, st, p in rows))
+    tricky = [("99901", "Tab\there", "AK", None), ("99902", "Line\nbreak \\ slash", None, 5)]
+    cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s)", tricky)
+    rows += tricky
+    cur.execute(
+        f"UNLOAD ('SELECT * FROM public.{table}') TO 's3://{name}/us_zipcode/us_' IAM_ROLE default "
+        "DELIMITER AS '\\t' ESCAPE NULL AS '\\\\N' MANIFEST ALLOWOVERWRITE"
+    )
+    cur.execute(f"SELECT zip, city, state, population FROM {table}")
+    expected = cur.fetchall()
+    # What psycopg2 sent is what the warehouse holds, backslashes included.
+    assert sorted(expected, key=str) == sorted(rows, key=str)
+    conn.close()
+
+    host, port = real_postgres
+    pg = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
+    pg.autocommit = True
+    pcur = pg.cursor()
+    pcur.execute(f"CREATE TABLE {table} (zip char(5), city varchar(40), state char(2), population int)")
+    manifest = json.loads(s3.get_object(Bucket=name, Key="us_zipcode/us_manifest")["Body"].read())
+    assert manifest["entries"]
+    for entry in manifest["entries"]:
+        key = entry["url"].split(f"s3://{name}/", 1)[1]
+        body = s3.get_object(Bucket=name, Key=key)["Body"].read()
+        assert entry["meta"]["content_length"] == len(body)
+        import io
+
+        pcur.copy_expert(f"COPY {table} FROM STDIN", io.BytesIO(body))
+    pcur.execute(f"SELECT zip, city, state, population FROM {table}")
+    assert sorted(pcur.fetchall(), key=str) == sorted(expected, key=str)
+    pg.close()

@@ -133,8 +133,9 @@ const DEFS: &[Def] = &[
     },
     Def {
         name: "standard_conforming_strings",
-        default: "on",
-        kind: Kind::Bool,
+        // String literals take backslash escapes, as Redshift's do.
+        default: "off",
+        kind: Kind::ReadOnly,
     },
     Def {
         name: "statement_timeout",

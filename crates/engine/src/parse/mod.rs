@@ -79,6 +79,12 @@ pub fn parse_statements(sql: &str) -> Result<Vec<ParsedStatement>> {
         {
             w.value = w.value.to_lowercase();
         }
+        // `E'...'` (as psycopg2 quotes when standard_conforming_strings is
+        // off) escapes exactly as a plain literal does here; the tokenizer
+        // has already read its escapes.
+        if let Token::EscapedStringLiteral(s) = &mut t.token {
+            t.token = Token::SingleQuotedString(std::mem::take(s));
+        }
         if !matches!(t.token, Token::SemiColon) {
             piece.push(t);
         }

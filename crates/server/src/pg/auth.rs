@@ -218,7 +218,9 @@ impl ServerParameterProvider for RedshiftParameters {
         put("DateStyle", "ISO, MDY");
         put("TimeZone", "UTC");
         put("integer_datetimes", "on");
-        put("standard_conforming_strings", "on");
+        // Literals take backslash escapes, as Redshift's do; "off" tells
+        // drivers that quote on the client (psycopg2) to double them.
+        put("standard_conforming_strings", "off");
         put("is_superuser", if superuser { "on" } else { "off" });
         put("session_authorization", &user);
         put(
