@@ -339,6 +339,31 @@ def _iam_login_user(server, s: str, db_user: str, groups=(), auto_create=True):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
+def _iam_connect(server, **kw):
+    """redshift_connector with iam=True against the endpoint, over TLS (the
+    driver refuses IAM without it), with no credentials cache."""
+    params = dict(
+        iam=True,
+        host=server.host,
+        port=server.port,
+        database="dev",
+        region="us-east-1",
+        endpoint_url=server.aws_endpoint,
+        ssl=True,
+        sslmode="require",
+        iam_disable_cache=True,
+        timeout=30,
+    )
+    params.update(kw)
+    return redshift_connector.connect(**params)
+
+
+def _current_user(conn) -> str:
+    cur = conn.cursor()
+    cur.execute("select current_user")
+    return cur.fetchone()[0]
+
+
 def test_redshift_connector_iam_login_with_auto_create_and_groups(shale_server, trust_server_cert):
     """Seed 000: redshift_connector with iam=True and AWS keys, through the
     endpoint's Redshift API, logs in as the database user it names."""
@@ -352,28 +377,11 @@ def test_redshift_connector_iam_login_with_auto_create_and_groups(shale_server, 
     _sql(shale_server, f"GRANT SELECT ON {table} TO GROUP {group}")
     key_id, secret = _iam_login_user(shale_server, s, db_user, groups=[group])
 
-    conn = redshift_connector.connect(
-        iam=True,
-        host=shale_server.host,
-        port=shale_server.port,
-        database="dev",
-        db_user=db_user,
-        auto_create=True,
-        db_groups=[group],
-        access_key_id=key_id,
-        secret_access_key=secret,
-        region="us-east-1",
-        endpoint_url=shale_server.aws_endpoint,
-        # The driver refuses IAM without TLS.
-        ssl=True,
-        sslmode="require",
-        iam_disable_cache=True,
-        timeout=30,
-    )
+    conn = _iam_connect(shale_server, db_user=db_user, auto_create=True, db_groups=[group],
+                        access_key_id=key_id, secret_access_key=secret)
     try:
+        assert _current_user(conn) == db_user
         cur = conn.cursor()
-        cur.execute("select current_user")
-        assert cur.fetchone()[0] == db_user
         # The group joined at login grants SELECT.
         cur.execute(f"select x from {table}")
         assert cur.fetchone()[0] == 7
@@ -486,26 +494,10 @@ def test_role_session_credentials_log_in_as_in_seed_000(shale_server, trust_serv
         RoleArn=role_arn, RoleSessionName="job")["Credentials"]
     _sql(shale_server, f"CREATE USER {db_user} PASSWORD DISABLE")
 
-    conn = redshift_connector.connect(
-        iam=True,
-        host=shale_server.host,
-        port=shale_server.port,
-        database="dev",
-        db_user=db_user,
-        access_key_id=c["AccessKeyId"],
-        secret_access_key=c["SecretAccessKey"],
-        session_token=c["SessionToken"],
-        region="us-east-1",
-        endpoint_url=shale_server.aws_endpoint,
-        ssl=True,
-        sslmode="require",
-        iam_disable_cache=True,
-        timeout=30,
-    )
+    keys = dict(access_key_id=c["AccessKeyId"], secret_access_key=c["SecretAccessKey"], session_token=c["SessionToken"])
+    conn = _iam_connect(shale_server, db_user=db_user, **keys)
     try:
-        cur = conn.cursor()
-        cur.execute("select current_user")
-        assert cur.fetchone()[0] == db_user
+        assert _current_user(conn) == db_user
     finally:
         conn.close()
 
@@ -522,6 +514,12 @@ def test_role_session_credentials_log_in_as_in_seed_000(shale_server, trust_serv
     with pytest.raises(ClientError) as e:
         serverless.get_credentials(workgroupName="shale", durationSeconds=10)
     assert _code(e.value) == "ValidationException"
+    # And redshift_connector's serverless path: is_serverless with a workgroup.
+    conn = _iam_connect(shale_server, is_serverless=True, serverless_work_group="shale", **keys)
+    try:
+        assert _current_user(conn) == f"IAMR:{role}"
+    finally:
+        conn.close()
 
 
 def test_aws_cli_role_and_policy_lifecycle(shale_server):

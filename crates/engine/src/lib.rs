@@ -222,16 +222,11 @@ impl Engine {
                 tx.alter_user(u)?;
             }
             None => tx.create_user(UserEntry {
-                id: self.storage.new_role_id(),
-                name: name.to_string(),
                 superuser: true,
                 createdb: true,
                 password: Some(hash),
-                valid_until: None,
-                connection_limit: None,
                 syslog_unrestricted: true,
-                session_timeout: None,
-                config: Vec::new(),
+                ..UserEntry::new(self.storage.new_role_id(), name)
             })?,
         }
         tx.commit().await?;
@@ -263,18 +258,7 @@ impl Engine {
         if !auto_create {
             return Ok(None);
         }
-        tx.create_user(UserEntry {
-            id: self.storage.new_role_id(),
-            name: name.to_string(),
-            superuser: false,
-            createdb: false,
-            password: None,
-            valid_until: None,
-            connection_limit: None,
-            syslog_unrestricted: false,
-            session_timeout: None,
-            config: Vec::new(),
-        })?;
+        tx.create_user(UserEntry::new(self.storage.new_role_id(), name))?;
         let created = tx.catalog().user(name).cloned();
         tx.commit().await?;
         Ok(created)

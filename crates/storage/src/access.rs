@@ -68,6 +68,25 @@ pub struct PasswordHash {
     pub sha256: Option<String>,
 }
 
+impl UserEntry {
+    /// A user with no password, no special rights and no limits: what
+    /// CREATE USER starts from before its options.
+    pub fn new(id: RoleId, name: &str) -> UserEntry {
+        UserEntry {
+            id,
+            name: name.to_string(),
+            superuser: false,
+            createdb: false,
+            password: None,
+            valid_until: None,
+            connection_limit: None,
+            syslog_unrestricted: false,
+            session_timeout: None,
+            config: Vec::new(),
+        }
+    }
+}
+
 /// A database, beyond the schemas in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatabaseEntry {

@@ -336,18 +336,7 @@ fn create_user(session: &mut Session, name: &str, options: &[UserOption]) -> Res
         ));
     }
     let id = session.storage.new_role_id();
-    let mut user = UserEntry {
-        id,
-        name: name.to_string(),
-        superuser: false,
-        createdb: false,
-        password: None,
-        valid_until: None,
-        connection_limit: None,
-        syslog_unrestricted: false,
-        session_timeout: None,
-        config: Vec::new(),
-    };
+    let mut user = UserEntry::new(id, name);
     apply_options(&mut user, options)?;
     let mut state = lock(&session.shared);
     let tx = state.tx();
