@@ -4,6 +4,8 @@
 //! authenticated against the [`Account`] (key, signature, session token,
 //! expiry) and then runs as that identity.
 
+use std::sync::Arc;
+
 use s3s::{Body, HttpRequest, HttpResponse};
 use shale_iam::{Account, Identity};
 
@@ -53,7 +55,7 @@ pub(crate) struct Apis {
 }
 
 /// Answers one request for `service`.
-pub(crate) async fn handle(apis: &Apis, service: Service, req: HttpRequest) -> HttpResponse {
+pub(crate) async fn handle(apis: &Arc<Apis>, service: Service, req: HttpRequest) -> HttpResponse {
     let (parts, mut body) = req.into_parts();
     let bytes = match body.store_all_limited(MAX_BODY).await {
         Ok(b) => b,
@@ -81,15 +83,16 @@ pub(crate) async fn handle(apis: &Apis, service: Service, req: HttpRequest) -> H
             .headers
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .to_owned();
         tracing::debug!(target, caller = ?caller, "Redshift Serverless call.");
-        return match redshift_api::serverless_call(
-            &apis.account,
-            &apis.cluster,
-            &caller,
-            target,
-            &bytes,
-        ) {
+        let run = Arc::clone(apis);
+        let result = tokio::task::spawn_blocking(move || {
+            redshift_api::serverless_call(&run.account, &run.cluster, &caller, &target, &bytes)
+        })
+        .await
+        .unwrap_or_else(|e| Err(internal(&e)));
+        return match result {
             Ok(value) => json_response(200, &value),
             Err(e) => failure(service, &e),
         };
@@ -97,14 +100,18 @@ pub(crate) async fn handle(apis: &Apis, service: Service, req: HttpRequest) -> H
     let params = Params::parse(parts.uri.query(), &bytes);
     let action = params.action().unwrap_or_default().to_owned();
     tracing::debug!(?service, action, caller = ?caller, "AWS API call.");
-    let result = match service {
-        Service::Iam => iam_api::call(&apis.account, &caller, &params),
-        Service::Sts => sts_api::call(&apis.account, &caller, &params),
+    // An action may write iam.json and fsync it: off the async threads.
+    let run = Arc::clone(apis);
+    let result = tokio::task::spawn_blocking(move || match service {
+        Service::Iam => iam_api::call(&run.account, &caller, &params),
+        Service::Sts => sts_api::call(&run.account, &caller, &params),
         // Serverless answered above, in JSON.
         Service::Redshift | Service::RedshiftServerless => {
-            redshift_api::call(&apis.account, &apis.cluster, &caller, &params)
+            redshift_api::call(&run.account, &run.cluster, &caller, &params)
         }
-    };
+    })
+    .await
+    .unwrap_or_else(|e| Err(internal(&e)));
     match result {
         Ok((action, x)) => query::respond(service.namespace(), &action, x),
         Err(e) => {
@@ -114,6 +121,10 @@ pub(crate) async fn handle(apis: &Apis, service: Service, req: HttpRequest) -> H
             failure(service, &e)
         }
     }
+}
+
+fn internal(e: &tokio::task::JoinError) -> ApiError {
+    ApiError::new("InternalFailure", 500, format!("the request failed: {e}"))
 }
 
 /// The identity that signed `req`: a known, active key with a valid
