@@ -209,6 +209,13 @@ impl Checker<'_> {
             }
             Statement::Merge(merge) => {
                 let mut wanted = Privileges::SELECT;
+                if merge.clauses.is_empty() {
+                    // REMOVE DUPLICATES: updates, deletes and inserts.
+                    wanted = wanted
+                        .union(Privileges::INSERT)
+                        .union(Privileges::UPDATE)
+                        .union(Privileges::DELETE);
+                }
                 for clause in &merge.clauses {
                     wanted = wanted.union(match &clause.action {
                         MergeAction::Insert(_) => Privileges::INSERT,

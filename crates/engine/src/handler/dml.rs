@@ -411,6 +411,11 @@ pub(crate) async fn update(session: &mut Session, u: &Update, mode: Mode<'_>) ->
 }
 
 pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> Result<Output> {
+    // The parser turns `... REMOVE DUPLICATES` into a MERGE without
+    // clauses, and refuses any other MERGE without them.
+    if m.clauses.is_empty() {
+        return merge_remove_duplicates(session, m, mode).await;
+    }
     let t = table_target(session, &m.table, "merge into")?;
     let mut update = None;
     let mut delete = false;
@@ -546,4 +551,65 @@ pub(crate) async fn merge(session: &mut Session, m: &Merge, mode: Mode<'_>) -> R
     let added = inserted.finish().await?;
     let matched = locations.apply(session, t.entry.id)?;
     Ok(Output::Command(format!("MERGE {}", matched + added)))
+}
+
+/// MERGE's simplified mode, `MERGE INTO t USING s ON c REMOVE DUPLICATES`:
+/// source and target have the same columns in the same order; every
+/// target row that matches a source row is replaced by it, however many
+/// duplicates of it the target held, and every other source row is
+/// inserted. Done as: delete all matched target rows, insert all source
+/// rows, on the statement's one snapshot.
+async fn merge_remove_duplicates(
+    session: &mut Session,
+    m: &Merge,
+    mode: Mode<'_>,
+) -> Result<Output> {
+    let t = table_target(session, &m.table, "merge into")?;
+    let width = t.entry.def.columns.len();
+    let matched_sql = format!(
+        "SELECT DISTINCT {a}.\"{FILE_COLUMN}\", {a}.\"{ROW_COLUMN}\" FROM {source} JOIN {table} AS {a} ON {on}",
+        a = quote(&t.alias),
+        source = m.source,
+        table = t.rowid_table,
+        on = m.on,
+    );
+    let source_sql = format!("SELECT * FROM {}", m.source);
+    let params = match mode {
+        Mode::Describe(types) => {
+            *types = describe_query(session, &matched_sql).await?;
+            return Ok(Output::Command(String::new()));
+        }
+        Mode::Run(params) => params,
+    };
+    let Some(mut stream) = start(session, &matched_sql, Mode::Run(params.clone())).await? else {
+        return Ok(Output::Command(String::new()));
+    };
+    let mut locations = Locations::default();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let (files, positions) = location_columns(&batch)?;
+        for i in 0..batch.num_rows() {
+            locations.insert(files.value(i), positions.value(i))?;
+        }
+    }
+    let Some(mut rows) = start(session, &source_sql, Mode::Run(params)).await? else {
+        return Ok(Output::Command(String::new()));
+    };
+    if rows.schema().fields().len() != width {
+        return Err(EngineError::sql(
+            SqlState::SyntaxError,
+            format!(
+                "MERGE ... REMOVE DUPLICATES needs a source with the target's {width} columns, in order; {} has {}",
+                m.source,
+                rows.schema().fields().len()
+            ),
+        ));
+    }
+    let mut inserted = NewRows::new(session, &t.entry);
+    while let Some(batch) = rows.next().await {
+        inserted.push(batch?.columns()).await?;
+    }
+    let added = inserted.finish().await?;
+    locations.apply(session, t.entry.id)?;
+    Ok(Output::Command(format!("MERGE {added}")))
 }

@@ -133,6 +133,7 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
     } else {
         tokens
     };
+    let (tokens, remove_duplicates) = without_remove_duplicates(tokens);
     let dialect = RedshiftSqlDialect {};
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
     if copy::is_copy(&parser) {
@@ -172,10 +173,49 @@ fn parse_piece(sql: &str, tokens: Vec<TokenWithSpan>) -> Result<ParsedStatement>
     let mut stmt = parser.parse_statement().map_err(|e| syntax_error(sql, e))?;
     crate::rewrite::rewrite(&mut stmt);
     expect_end(sql, &parser)?;
+    // A MERGE without clauses stands for REMOVE DUPLICATES (the handler
+    // relies on it), so a MERGE may have clauses or it, not both or neither.
+    if let ast::Statement::Merge(m) = &stmt
+        && m.clauses.is_empty() != remove_duplicates
+    {
+        return Err(EngineError::Syntax {
+            message: if remove_duplicates {
+                "syntax error at or near \"REMOVE\": MERGE takes WHEN clauses or REMOVE DUPLICATES, not both".into()
+            } else {
+                "syntax error at end of input: MERGE needs WHEN clauses or REMOVE DUPLICATES".into()
+            },
+            position: None,
+        });
+    }
     Ok(ParsedStatement {
         stmt: Stmt::Sql(Box::new(stmt)),
         text,
     })
+}
+
+/// `MERGE ... REMOVE DUPLICATES` (Redshift's simplified MERGE, which
+/// sqlparser does not read): the tokens without the two final words, and
+/// whether they were there.
+fn without_remove_duplicates(mut tokens: Vec<TokenWithSpan>) -> (Vec<TokenWithSpan>, bool) {
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let significant: Vec<usize> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+        .map(|(i, _)| i)
+        .collect();
+    let found = match significant.as_slice() {
+        [first, .., remove, duplicates] => {
+            word(&tokens[*first].token, "merge")
+                && word(&tokens[*remove].token, "remove")
+                && word(&tokens[*duplicates].token, "duplicates")
+        }
+        _ => false,
+    };
+    if found && let Some(&remove) = significant.get(significant.len() - 2) {
+        tokens.truncate(remove);
+    }
+    (tokens, found)
 }
 
 /// `ALTER TABLE t APPEND FROM s ...` and `ALTER TABLE t OWNER TO u`, which
