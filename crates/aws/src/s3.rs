@@ -36,6 +36,22 @@ impl ShaleS3 {
         ShaleS3 { registry, account }
     }
 
+    /// The bucket and key of a copy's source, which the signer must be
+    /// allowed to read (the access hook authorized only the destination).
+    fn readable_source<T>(
+        &self,
+        req: &S3Request<T>,
+        source: &dto::CopySource,
+    ) -> S3Result<(String, String)> {
+        let (bucket, key) = copy_source(source)?;
+        self.authorize(
+            req,
+            "s3:GetObject",
+            &shale_iam::s3_object_arn(&bucket, &key),
+        )?;
+        Ok((bucket, key))
+    }
+
     /// Refuses unless the request's signer may do `action` on `resource`.
     fn authorize<T>(&self, req: &S3Request<T>, action: &str, resource: &str) -> S3Result<()> {
         let Some(credentials) = &req.credentials else {
@@ -517,12 +533,7 @@ impl S3 for ShaleS3 {
         &self,
         req: S3Request<dto::CopyObjectInput>,
     ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
-        self.authorize(
-            &req,
-            "s3:GetObject",
-            &shale_iam::s3_object_arn(&src_bucket, &src_key),
-        )?;
+        let (src_bucket, src_key) = self.readable_source(&req, &req.input.copy_source)?;
         let input = req.input;
         self.embedded(&src_bucket)?;
         let store = self.embedded(&input.bucket)?;
@@ -725,12 +736,7 @@ impl S3 for ShaleS3 {
         &self,
         req: S3Request<dto::UploadPartCopyInput>,
     ) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
-        let (src_bucket, src_key) = copy_source(&req.input.copy_source)?;
-        self.authorize(
-            &req,
-            "s3:GetObject",
-            &shale_iam::s3_object_arn(&src_bucket, &src_key),
-        )?;
+        let (src_bucket, src_key) = self.readable_source(&req, &req.input.copy_source)?;
         let input = req.input;
         self.embedded(&src_bucket)?;
         let store = self.embedded(&input.bucket)?;
