@@ -176,8 +176,19 @@ impl Engine {
         options.execution.parquet.pushdown_filters = true;
         options.execution.parquet.reorder_filters = true;
 
+        // A fair pool: each spillable operator (sorts, aggregations) gets
+        // an equal share and spills past it, so the merges that follow a
+        // spill still find memory. A greedy pool let the first sorts take
+        // it all, and a sort larger than memory then failed instead of
+        // spilling.
+        let pool = datafusion::execution::memory_pool::TrackConsumersPool::new(
+            datafusion::execution::memory_pool::FairSpillPool::new(
+                config.memory_limit.max(64 << 20),
+            ),
+            std::num::NonZeroUsize::MIN.saturating_add(4),
+        );
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(config.memory_limit.max(64 << 20), 1.0)
+            .with_memory_pool(Arc::new(pool))
             .build_arc()?;
         let url = ObjectStoreUrl::parse(table::WAREHOUSE_URL)?;
         runtime.register_object_store(url.as_ref(), storage.object_store());
