@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use s3s::{Body, HttpRequest, HttpResponse};
-use shale_iam::{Account, Identity};
+use shale_iam::{Account, Identity, SessionFault};
 
 use crate::query::{self, ApiError, Params};
 use crate::sigv4::{self, SignedRequest};
@@ -174,20 +174,15 @@ fn authenticate(account: &Account, req: &SignedRequest<'_>) -> Result<Identity, 
         .headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    if !crate::auth::tokens_match(token, credential.session_token.as_deref()) {
-        return Err(invalid_token());
-    }
-    if credential
-        .expiration
-        .is_some_and(|t| t <= chrono::Utc::now())
-    {
-        return Err(ApiError::new(
+    match credential.check_session(token) {
+        Ok(()) => Ok(credential.identity),
+        Err(SessionFault::WrongToken) => Err(invalid_token()),
+        Err(SessionFault::Expired) => Err(ApiError::new(
             "ExpiredToken",
             400,
             "The security token included in the request is expired",
-        ));
+        )),
     }
-    Ok(credential.identity)
 }
 
 fn failure(service: Service, e: &ApiError) -> HttpResponse {

@@ -11,7 +11,7 @@ use s3s::auth::{S3Auth, SecretKey};
 use s3s::host::{S3Host, VirtualHost};
 use s3s::path::S3Path;
 use s3s::s3_error;
-use shale_iam::{Account, Identity, Request};
+use shale_iam::{Account, Identity, Request, SessionFault};
 
 /// Secrets for signature verification: an unknown key id is
 /// `InvalidAccessKeyId`, a wrong signature `SignatureDoesNotMatch`.
@@ -45,29 +45,15 @@ pub(crate) fn identity(
             "The AWS Access Key Id you provided does not exist in our records."
         )
     })?;
-    if !tokens_match(token, credential.session_token.as_deref()) {
-        return Err(s3_error!(
+    match credential.check_session(token) {
+        Ok(()) => Ok(credential.identity),
+        Err(SessionFault::WrongToken) => Err(s3_error!(
             InvalidToken,
             "The provided token is malformed or otherwise invalid."
-        ));
-    }
-    if credential
-        .expiration
-        .is_some_and(|t| t <= chrono::Utc::now())
-    {
-        return Err(s3_error!(ExpiredToken, "The provided token has expired."));
-    }
-    Ok(credential.identity)
-}
-
-/// Whether the session token a request carries is the one its key was
-/// issued with (both absent for long-term keys), compared in constant time.
-pub(crate) fn tokens_match(given: Option<&str>, issued: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
-    match (given, issued) {
-        (None, None) => true,
-        (Some(g), Some(i)) => bool::from(g.as_bytes().ct_eq(i.as_bytes())),
-        _ => false,
+        )),
+        Err(SessionFault::Expired) => {
+            Err(s3_error!(ExpiredToken, "The provided token has expired."))
+        }
     }
 }
 

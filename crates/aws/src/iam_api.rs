@@ -54,11 +54,7 @@ pub(crate) fn call(
         "DeleteRolePolicy" | "DeleteUserPolicy" => api.delete_inline(&action)?,
         "ListRolePolicies" | "ListUserPolicies" => api.list_inline(&action, &mut x)?,
         other => {
-            return Err(ApiError::new(
-                "InvalidAction",
-                400,
-                format!("Could not find operation {other} for version 2010-05-08"),
-            ));
+            return Err(ApiError::unknown_action(other, "2010-05-08"));
         }
     }
     Ok((action, x))

@@ -42,6 +42,15 @@ impl ApiError {
         )
     }
 
+    /// An action the service (of API `version`) does not have.
+    pub(crate) fn unknown_action(action: &str, version: &str) -> Self {
+        Self::new(
+            "InvalidAction",
+            400,
+            format!("Could not find operation {action} for version {version}"),
+        )
+    }
+
     /// A parameter has a value of the wrong form.
     pub(crate) fn invalid(name: &str, value: &str) -> Self {
         Self::new(

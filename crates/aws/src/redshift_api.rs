@@ -43,11 +43,7 @@ pub(crate) fn call(
         "GetClusterCredentials" => api.get_cluster_credentials(&mut x)?,
         "GetClusterCredentialsWithIAM" => api.get_cluster_credentials_with_iam(&mut x)?,
         other => {
-            return Err(ApiError::new(
-                "InvalidAction",
-                400,
-                format!("Could not find operation {other} for version 2012-12-01"),
-            ));
+            return Err(ApiError::unknown_action(other, "2012-12-01"));
         }
     }
     Ok((action, x))

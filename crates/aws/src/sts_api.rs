@@ -56,11 +56,7 @@ pub(crate) fn call(
             .leaf("PackedPolicySize", "0");
         }
         other => {
-            return Err(ApiError::new(
-                "InvalidAction",
-                400,
-                format!("Could not find operation {other} for version 2011-06-15"),
-            ));
+            return Err(ApiError::unknown_action(other, "2011-06-15"));
         }
     }
     Ok((action, x))

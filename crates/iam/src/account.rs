@@ -62,6 +62,39 @@ pub struct Credential {
     pub expiration: Option<DateTime<Utc>>,
 }
 
+/// Why a credential's session does not hold for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionFault {
+    /// The request's session token is not the one the key was issued with
+    /// (or one is missing).
+    WrongToken,
+    /// Temporary credentials past their expiration.
+    Expired,
+}
+
+impl Credential {
+    /// Whether a request carrying `token` may use this credential now: the
+    /// token it was issued with (none for long-term keys), compared in
+    /// constant time, and not expired. Every signed path (S3, the APIs,
+    /// COPY's keys) asks this.
+    pub fn check_session(&self, token: Option<&str>) -> Result<(), SessionFault> {
+        let matches = match (token, self.session_token.as_deref()) {
+            (None, None) => true,
+            (Some(given), Some(issued)) => {
+                shale_common::password::constant_time_eq(given.as_bytes(), issued.as_bytes())
+            }
+            _ => false,
+        };
+        if !matches {
+            return Err(SessionFault::WrongToken);
+        }
+        if self.expiration.is_some_and(|t| t <= Utc::now()) {
+            return Err(SessionFault::Expired);
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Debug for Credential {
     // Never the secret or the token.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -847,16 +880,7 @@ impl Account {
                     "Cannot delete entity, must delete access keys first.",
                 ));
             }
-            if !user.attached.is_empty() {
-                return Err(IamError::conflict(
-                    "Cannot delete entity, must detach all policies first.",
-                ));
-            }
-            if !user.inline.is_empty() {
-                return Err(IamError::conflict(
-                    "Cannot delete entity, must delete policies first.",
-                ));
-            }
+            without_policies(&user.attached, &user.inline)?;
             s.users.remove(&key(name));
             Ok(())
         })
@@ -1007,16 +1031,7 @@ impl Account {
     pub fn delete_role(&self, name: &str) -> Result<(), IamError> {
         self.mutate(|s| {
             let role = s.roles.get(&key(name)).ok_or_else(|| no_role(name))?;
-            if !role.attached.is_empty() {
-                return Err(IamError::conflict(
-                    "Cannot delete entity, must detach all policies first.",
-                ));
-            }
-            if !role.inline.is_empty() {
-                return Err(IamError::conflict(
-                    "Cannot delete entity, must delete policies first.",
-                ));
-            }
+            without_policies(&role.attached, &role.inline)?;
             let removed = s.roles.remove(&key(name));
             if let Some(role) = removed {
                 let arn = self.role_arn(&role);
@@ -1367,6 +1382,24 @@ fn inline_of<'s>(
         Target::User(n) => &mut s.users.get_mut(&key(n)).ok_or_else(|| no_user(n))?.inline,
         Target::Role(n) => &mut s.roles.get_mut(&key(n)).ok_or_else(|| no_role(n))?.inline,
     })
+}
+
+/// IAM deletes a user or role only once its policies are gone.
+fn without_policies(
+    attached: &[String],
+    inline: &BTreeMap<String, Document>,
+) -> Result<(), IamError> {
+    if !attached.is_empty() {
+        return Err(IamError::conflict(
+            "Cannot delete entity, must detach all policies first.",
+        ));
+    }
+    if !inline.is_empty() {
+        return Err(IamError::conflict(
+            "Cannot delete entity, must delete policies first.",
+        ));
+    }
+    Ok(())
 }
 
 fn no_user(name: &str) -> IamError {

@@ -110,7 +110,7 @@ mod tests;
 pub use account::{
     AccessKey, Account, AssumeRefusal, ClusterRoles, Credential, DEFAULT_ROLE, DbLogin, DbPassword,
     Document, IamError, Identity, ManagedPolicy as CustomerPolicy, OpenError, REDSHIFT_SERVICE,
-    Role, Target, TemporaryCredentials, User,
+    Role, SessionFault, Target, TemporaryCredentials, User,
 };
 pub use condition::{BaseOperator, Condition, ConditionOperator, SetOperator};
 pub use error::PolicyError;

@@ -431,37 +431,29 @@ fn keys_identity(
             "InvalidAccessKeyId",
         ));
     };
-    let same = shale_common::password::constant_time_eq;
-    if !same(credential.secret.as_bytes(), secret_access_key.as_bytes()) {
+    if !shale_common::password::constant_time_eq(
+        credential.secret.as_bytes(),
+        secret_access_key.as_bytes(),
+    ) {
         return Err(s3_exception(
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
             403,
             "SignatureDoesNotMatch",
         ));
     }
-    let token_matches = match (session_token, credential.session_token.as_deref()) {
-        (None, None) => true,
-        (Some(given), Some(issued)) => same(given.as_bytes(), issued.as_bytes()),
-        _ => false,
-    };
-    if !token_matches {
-        return Err(s3_exception(
+    match credential.check_session(session_token) {
+        Ok(()) => Ok(credential.identity),
+        Err(shale_iam::SessionFault::WrongToken) => Err(s3_exception(
             "The provided token is malformed or otherwise invalid.",
             400,
             "InvalidToken",
-        ));
-    }
-    if credential
-        .expiration
-        .is_some_and(|t| t <= chrono::Utc::now())
-    {
-        return Err(s3_exception(
+        )),
+        Err(shale_iam::SessionFault::Expired) => Err(s3_exception(
             "The provided token has expired.",
             400,
             "ExpiredToken",
-        ));
+        )),
     }
-    Ok(credential.identity)
 }
 
 fn is_role_arn(arn: &str) -> bool {
