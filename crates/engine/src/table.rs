@@ -196,11 +196,16 @@ impl TableProvider for ShaleTable {
         let partitions = state.config().target_partitions().max(1);
         let groups = group_files(&files, partitions, self.row_id);
         let url = ObjectStoreUrl::parse(WAREHOUSE_URL)?;
-        let config = FileScanConfigBuilder::new(url, Arc::new(source))
+        let mut config = FileScanConfigBuilder::new(url, Arc::new(source))
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
-            .with_limit(limit)
-            .build();
+            .with_limit(limit);
+        if !self.row_id {
+            // Row counts and column bounds let the optimizer pick join
+            // build sides and estimate selectivity.
+            config = config.with_statistics(scan_statistics(&files, &file_schema));
+        }
+        let config = config.build();
         let format = ParquetFormat::default().with_options(options);
         let plan = format.create_physical_plan(state, config).await?;
         Ok(plan)
@@ -333,6 +338,62 @@ fn prune(
             .collect(),
         Err(_) => live,
     }
+}
+
+/// The statistics of a scan over these files, from the catalog's per-file
+/// statistics. All inexact: deleted rows may have held a bound or a null.
+fn scan_statistics(files: &[Arc<DataFile>], schema: &SchemaRef) -> Statistics {
+    let rows: u64 = files.iter().map(|f| f.live_rows()).sum();
+    let bytes: u64 = files.iter().map(|f| f.byte_size).sum();
+    let mut stats = Statistics::new_unknown(schema)
+        .with_num_rows(Precision::Inexact(
+            usize::try_from(rows).unwrap_or(usize::MAX),
+        ))
+        .with_total_byte_size(Precision::Inexact(
+            usize::try_from(bytes).unwrap_or(usize::MAX),
+        ));
+    for (index, column) in stats.column_statistics.iter_mut().enumerate() {
+        let mut min: Option<ScalarValue> = None;
+        let mut max: Option<ScalarValue> = None;
+        let mut nulls = 0u64;
+        let mut known = true;
+        for f in files {
+            let Some(s) = f.stats.as_ref().filter(|s| s.min_max.num_columns() > index) else {
+                known = false;
+                break;
+            };
+            let array = s.min_max.column(index);
+            let (Ok(lo), Ok(hi)) = (
+                ScalarValue::try_from_array(array, 0),
+                ScalarValue::try_from_array(array, 1),
+            ) else {
+                known = false;
+                break;
+            };
+            if lo.is_null() || hi.is_null() {
+                known = false;
+                break;
+            }
+            nulls += s.null_counts.get(index).copied().unwrap_or(0);
+            min = Some(match min {
+                Some(m) if m.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) => m,
+                _ => lo,
+            });
+            max = Some(match max {
+                Some(m) if m.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) => m,
+                _ => hi,
+            });
+        }
+        if !known {
+            continue;
+        }
+        if let (Some(lo), Some(hi)) = (min, max) {
+            column.min_value = Precision::Inexact(lo);
+            column.max_value = Precision::Inexact(hi);
+        }
+        column.null_count = Precision::Inexact(usize::try_from(nulls).unwrap_or(usize::MAX));
+    }
+    stats
 }
 
 /// The catalog's per-file statistics, as DataFusion's pruning reads them.
